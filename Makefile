@@ -1,0 +1,44 @@
+# gens — set-up is these targets; a fresh clone needs nothing else.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install train test test-all lint format clean benchmarks
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install gens (editable) with dev tools
+
+train: $(STAMP)  ## train the embedded default (grid25, CPU, ~2 min)
+	$(BIN)/python train.py $(ARGS)
+
+test: $(STAMP)  ## run the default test suite (no slow tests)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-all: $(STAMP)  ## run every test, slow ones included
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m '' $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff check + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)  ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+benchmarks: $(STAMP)  ## regenerate docs/benchmarks/*.md (long)
+	$(BIN)/python scripts/benchmark_default.py
+
+clean:  ## remove logs, caches and build files (keeps .venv)
+	rm -rf logs outputs multirun .pytest_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +

@@ -1,0 +1,255 @@
+"""The GAN training system: alternating discriminator / generator steps with manual optimization.
+
+Goodfellow et al. 2014 (Generative Adversarial Nets) define the game; this module runs it for
+every GAN in gens. Subclasses change the objective (``d_objective`` / ``g_objective``), add
+steps (``after_d_step``) or networks, and keep the rest: ``n_critic`` discriminator steps per
+generator step, separate optimizers and LR schedulers built from ``_partial_`` configs, a frozen
+EMA copy of the generator used for sampling and evaluation, fixed evaluation noise, and
+truncated sampling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from gens.gan.ema import make_ema, update_ema
+from gens.gan.losses import get_losses
+from gens.module import GensModule
+from gens.utils.errors import ConfigError
+
+__all__ = ["GAN"]
+
+
+class GAN(GensModule):
+    """A GAN trained with the configured losses; ``model=gan`` is Goodfellow et al. 2014.
+
+    Args:
+        generator: factory ``(latent_dim=, data_shape=, num_classes=) -> nn.Module``.
+        discriminator: factory ``(data_shape=, num_classes=) -> nn.Module`` returning logits.
+        optimizer_g, optimizer_d: factories ``(params) -> Optimizer`` (``_partial_`` configs).
+        scheduler_g, scheduler_d: optional factories ``(optimizer) -> LRScheduler``, stepped
+            every epoch (``scheduler_interval=epoch``) or every generator step (``step``).
+        loss: ``{"d": name, "g": name}`` from ``gens.gan.losses``.
+        n_critic: discriminator steps per generator step.
+        ema_decay: keep ``generator_ema`` with this decay (``None`` disables it).
+        conditional: feed labels to G and D (needs a labeled data set).
+        log_every_n_steps: log training losses every this many batches.
+    """
+
+    def __init__(
+        self,
+        generator: Callable[..., nn.Module],
+        discriminator: Callable[..., nn.Module],
+        optimizer_g: Callable[..., torch.optim.Optimizer],
+        optimizer_d: Callable[..., torch.optim.Optimizer],
+        *,
+        data_shape,
+        num_classes: int | None = None,
+        num_levels: int | None = None,
+        latent_dim: int = 64,
+        loss: Mapping[str, str] | None = None,
+        n_critic: int = 1,
+        scheduler_g: Callable | None = None,
+        scheduler_d: Callable | None = None,
+        scheduler_interval: str = "epoch",
+        ema_decay: float | None = None,
+        ema_start: int = 0,
+        conditional: bool = False,
+        log_every_n_steps: int = 50,
+        num_fixed_samples: int = 64,
+    ):
+        super().__init__(data_shape, num_classes, num_levels)
+        self.automatic_optimization = False
+        loss = dict(loss or {"d": "minimax", "g": "nonsaturating"})
+        self.d_loss_fn, self.g_loss_fn = get_losses(loss.get("d"), loss.get("g"))
+        if int(n_critic) < 1:
+            raise ConfigError(f"model.n_critic must be >= 1, got {n_critic}")
+        if int(latent_dim) < 1:
+            raise ConfigError(f"model.latent_dim must be >= 1, got {latent_dim}")
+        if ema_decay is not None and not 0.0 <= float(ema_decay) < 1.0:
+            raise ConfigError(f"model.ema_decay must be in [0, 1) or null, got {ema_decay}")
+        if scheduler_interval not in ("epoch", "step"):
+            raise ConfigError("model.scheduler_interval must be 'epoch' or 'step'")
+        if conditional and not num_classes:
+            raise ConfigError(
+                "model.conditional=true needs a labeled data set (data with num_classes); "
+                "pick a labeled data= or set model.conditional=false"
+            )
+        self.latent_dim = int(latent_dim)
+        self.n_critic = int(n_critic)
+        self.conditional = bool(conditional)
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.ema_start = int(ema_start)
+        self.log_every_n_steps = max(1, int(log_every_n_steps))
+        self.scheduler_interval = scheduler_interval
+        self._optimizer_factories = (optimizer_d, optimizer_g)
+        self._scheduler_factories = (scheduler_d, scheduler_g)
+
+        nc = self.num_classes if self.conditional else None
+        self.generator = generator(
+            latent_dim=self.latent_dim, data_shape=self.data_shape, num_classes=nc
+        )
+        self.discriminator = discriminator(data_shape=self.data_shape, num_classes=nc)
+        self.generator_ema = make_ema(self.generator) if self.ema_decay is not None else None
+
+        g = torch.Generator().manual_seed(1234)
+        self.register_buffer(
+            "fixed_z", torch.randn(num_fixed_samples, self.latent_dim, generator=g)
+        )
+        fixed_y = torch.arange(num_fixed_samples) % nc if nc else torch.zeros(num_fixed_samples)
+        self.register_buffer("fixed_y", fixed_y.long())
+        self.d_steps = 0
+        self.g_steps = 0
+
+    # --- sampling ------------------------------------------------------------------------
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.latent_dim, device=self.device, generator=generator)
+
+    def random_labels(self, n: int, generator: torch.Generator | None = None):
+        if not self.conditional:
+            return None
+        return torch.randint(0, self.num_classes, (n,), device=self.device, generator=generator)
+
+    def sampling_generator(self, use_ema: bool = True) -> nn.Module:
+        return self.generator_ema if use_ema and self.generator_ema is not None else self.generator
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        y: torch.Tensor | None = None,
+        z: torch.Tensor | None = None,
+        truncation: float | None = None,
+        use_ema: bool = True,
+        generator: torch.Generator | None = None,
+        batch_size: int = 1000,
+    ) -> torch.Tensor:
+        """``n`` samples in data space. ``truncation=t`` resamples latent entries with |z| > t
+        (the truncation trick of Brock et al. 2019); labels are drawn uniformly if not given."""
+        if z is None:
+            z = self.noise(n, generator)
+            if truncation is not None:
+                z = truncate(z, float(truncation), generator)
+        if y is None:
+            y = self.random_labels(n, generator)
+        net = self.sampling_generator(use_ema)
+        was_training = net.training
+        net.eval()
+        out = []
+        for i in range(0, n, batch_size):
+            yb = None if y is None else y[i : i + batch_size].to(self.device)
+            out.append(net(z[i : i + batch_size].to(self.device), yb))
+        net.train(was_training)
+        return torch.cat(out).float()
+
+    # --- objectives (subclasses override) ------------------------------------------------
+    def d_objective(self, real, y) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        with torch.no_grad():
+            fake = self.generator(self.noise(len(real)), self._gen_labels(y))
+        loss = self.d_loss_fn(self.discriminator(real, y), self.discriminator(fake, y))
+        return loss, {"d_loss": loss}
+
+    def g_objective(self, real, y) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        fake = self.generator(self.noise(len(real)), self._gen_labels(y))
+        loss = self.g_loss_fn(self.discriminator(fake, self._gen_labels(y)))
+        return loss, {"g_loss": loss}
+
+    def _gen_labels(self, y):
+        """Labels for generated samples: the batch's own labels keep classes balanced."""
+        return y if self.conditional else None
+
+    def after_d_step(self) -> None:
+        """Hook after each discriminator update (e.g. WGAN weight clipping)."""
+
+    # --- the training loop ---------------------------------------------------------------
+    def training_step(self, batch, batch_idx):
+        x, y = batch[0], (batch[1] if self.conditional else None)
+        opt_d, opt_g = self.optimizers()
+
+        loss_d, logs = self.d_objective(x, y)
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(loss_d)
+        opt_d.step()
+        self.after_d_step()
+        self.d_steps += 1
+
+        if self.d_steps % self.n_critic == 0:
+            self.discriminator.requires_grad_(False)
+            loss_g, g_logs = self.g_objective(x, y)
+            opt_g.zero_grad(set_to_none=True)
+            self.manual_backward(loss_g)
+            opt_g.step()
+            self.discriminator.requires_grad_(True)
+            self.g_steps += 1
+            logs.update(g_logs)
+            self._after_g_step()
+
+        self.check_finite(logs)
+        if batch_idx % self.log_every_n_steps == 0:
+            self.log_dict({f"train/{k}": v.detach() for k, v in logs.items()}, prog_bar=False)
+
+    def _after_g_step(self) -> None:
+        if self.generator_ema is not None:
+            decay = self.ema_decay if self.g_steps > self.ema_start else 0.0
+            update_ema(self.generator_ema, self.generator, decay)
+        if self.scheduler_interval == "step":
+            self._step_schedulers()
+
+    def on_train_epoch_end(self) -> None:
+        if self.scheduler_interval == "epoch":
+            self._step_schedulers()
+
+    def _step_schedulers(self) -> None:
+        scheds = self.lr_schedulers()
+        if scheds is None:
+            return
+        for s in scheds if isinstance(scheds, list) else [scheds]:
+            s.step()
+
+    def validation_step(self, batch, batch_idx):
+        """Sample-based metrics are computed by callbacks at the end of the epoch."""
+
+    def test_step(self, batch, batch_idx):
+        """Sample-based metrics are computed by callbacks at the end of the epoch."""
+
+    def configure_optimizers(self):
+        make_d, make_g = self._optimizer_factories
+        opt_d = make_d(self.discriminator_parameters())
+        opt_g = make_g(self.generator_parameters())
+        scheds = [f(o) for f, o in zip(self._scheduler_factories, (opt_d, opt_g)) if f is not None]
+        return ([opt_d, opt_g], scheds) if scheds else [opt_d, opt_g]
+
+    def discriminator_parameters(self):
+        return self.discriminator.parameters()
+
+    def generator_parameters(self):
+        return self.generator.parameters()
+
+    def default_monitor(self) -> tuple[str, str] | None:
+        dm = self.trainer.datamodule if self._trainer is not None else None
+        if getattr(dm, "modes", None) is not None:
+            return "val/rkl", "min"
+        return None
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"d_steps": self.d_steps, "g_steps": self.g_steps}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.d_steps = int(state.get("d_steps", 0))
+        self.g_steps = int(state.get("g_steps", 0))
+
+
+def truncate(z: torch.Tensor, threshold: float, generator: torch.Generator | None = None):
+    """Resample entries of ``z`` whose magnitude exceeds ``threshold`` until none does."""
+    if threshold <= 0:
+        raise ConfigError(f"truncation must be > 0, got {threshold}")
+    z = z.clone()
+    mask = z.abs() > threshold
+    while mask.any():
+        z[mask] = torch.randn(int(mask.sum()), device=z.device, generator=generator)
+        mask = z.abs() > threshold
+    return z

@@ -1,0 +1,122 @@
+"""The base LightningModule of every gens model: what the framework relies on.
+
+- ``sample(n, y=None)`` returns samples in data space (images in [-1, 1], NCHW; vectors N x D).
+- Checkpoints carry the model's config (``gens_meta``) so ``gens.utils.checkpoint.load_model``
+  rebuilds any model from its checkpoint alone, plus the RNG states and model counters, so a
+  resumed run continues exactly.
+- ``check_finite`` stops training on a NaN/Inf loss with a message naming step and loss.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+
+from gens.utils.errors import GensError
+
+__all__ = ["GensModule", "DivergenceError"]
+
+
+class DivergenceError(GensError, FloatingPointError):
+    """A loss became NaN or Inf."""
+
+
+def _rng_state() -> dict[str, Any]:
+    py_state = random.getstate()
+    state = {
+        "torch": torch.get_rng_state(),
+        "python": list(py_state[1]),
+        "python_version": py_state[0],
+        "python_gauss": py_state[2],
+        "numpy": torch.from_numpy(np.random.get_state()[1].astype(np.int64)),
+        "numpy_pos": int(np.random.get_state()[2]),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    py = tuple(int(v) for v in state["python"])
+    random.setstate((state["python_version"], py, state["python_gauss"]))
+    np.random.set_state(("MT19937", state["numpy"].numpy().astype(np.uint32), state["numpy_pos"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class GensModule(pl.LightningModule):
+    """Holds the data description every model sizes itself from."""
+
+    def __init__(
+        self,
+        data_shape: Sequence[int],
+        num_classes: int | None = None,
+        num_levels: int | None = None,
+    ):
+        super().__init__()
+        self.data_shape = tuple(int(s) for s in data_shape)
+        self.num_classes = None if num_classes is None else int(num_classes)
+        self.num_levels = None if num_levels is None else int(num_levels)
+        self.gens_meta: dict[str, Any] = {}
+        self._pending_rng: dict[str, Any] | None = None
+
+    # --- what every model provides -------------------------------------------------------
+    def sample(self, n: int, y: torch.Tensor | None = None, **kwargs) -> torch.Tensor:
+        raise NotImplementedError
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.data_shape) == 3
+
+    def default_monitor(self) -> tuple[str, str] | None:
+        """(metric, mode) that 'best' checkpoints track when the config leaves it to the model."""
+        return None
+
+    # --- model state beyond parameters, for exact resume ---------------------------------
+    def extra_state(self) -> dict[str, Any]:
+        """Counters and scalars (BEGAN's k_t, step counts) saved in checkpoints."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["gens"] = {
+            "meta": self.gens_meta,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "rng": _rng_state(),
+            "extra": self.extra_state(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("gens", {})
+        self.load_extra_state(state.get("extra", {}))
+        # Applied at train start: restoring now would be undone by anything that runs between
+        # checkpoint restore and the first batch (e.g. the sanity check).
+        self._pending_rng = state.get("rng")
+
+    def on_train_start(self) -> None:
+        if self._pending_rng is not None:
+            _set_rng_state(self._pending_rng)
+            self._pending_rng = None
+
+    # --- divergence guard ----------------------------------------------------------------
+    def check_finite(self, losses: dict[str, torch.Tensor]) -> None:
+        values = [v.detach().reshape(()) for v in losses.values() if torch.is_tensor(v)]
+        if not values or bool(torch.isfinite(torch.stack(values)).all()):
+            return
+        bad = {
+            k: float(v) for k, v in losses.items() if torch.is_tensor(v) and not torch.isfinite(v)
+        }
+        raise DivergenceError(
+            f"training diverged at global step {self.global_step} "
+            f"(epoch {self.current_epoch}): {bad}; likely cause: a learning rate too high or an "
+            "unstable loss; lower the optimizer lr or enable a regularizer. The last good "
+            "checkpoint is kept."
+        )

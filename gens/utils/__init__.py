@@ -1,0 +1,1 @@
+"""Small shared helpers: errors, rank-aware logging, checkpoint loading, atomic writes."""

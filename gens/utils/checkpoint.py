@@ -1,0 +1,69 @@
+"""Rebuild any gens model from its checkpoint alone, without executing code from the file.
+
+Checkpoints written by gens carry ``checkpoint["gens"]["meta"]``: the resolved model config and
+the data description. Loading uses ``torch.load(weights_only=True)``, which refuses pickled
+objects that would run code.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+
+from gens.utils.errors import CheckpointError
+
+__all__ = ["read_checkpoint", "load_model"]
+
+
+def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a checkpoint dict safely; every failure is a ``CheckpointError`` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"checkpoint not found: {path}; pass ckpt_path=<run dir>/checkpoints/last.ckpt"
+        )
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(
+            f"refused to load {path}: it holds objects that are not plain tensors/containers "
+            f"(weights_only=True rejected it: {str(e).splitlines()[0]}). Only load checkpoints "
+            "you trust, written by gens."
+        ) from e
+    except Exception as e:  # truncated zip, not a torch file at all, ...
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            " (corrupt, truncated or not a PyTorch checkpoint)"
+        ) from e
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise CheckpointError(f"{path} is not a Lightning checkpoint (no 'state_dict')")
+    return ckpt
+
+
+def load_model(
+    path: str | Path, map_location: str | torch.device = "cpu", expect: type | None = None
+):
+    """Instantiate the model stored in a gens checkpoint and load its weights (eval mode)."""
+    ckpt = read_checkpoint(path, map_location)
+    meta = ckpt.get("gens", {}).get("meta")
+    if not meta:
+        raise CheckpointError(f"{path} was not written by gens (no model config inside)")
+    data = meta["data_info"]
+    model = instantiate(
+        meta["model"],
+        data_shape=tuple(data["shape"]),
+        num_classes=data.get("num_classes"),
+        num_levels=data.get("num_levels"),
+    )
+    if expect is not None and not isinstance(model, expect):
+        raise CheckpointError(
+            f"{path} holds a {type(model).__name__}, expected a {expect.__name__}"
+        )
+    model.load_state_dict(ckpt["state_dict"])
+    model.gens_meta = meta
+    model.load_extra_state(ckpt.get("gens", {}).get("extra", {}))
+    return model.to(map_location).eval()

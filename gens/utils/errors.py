@@ -1,0 +1,19 @@
+"""Errors users can act on. The task turns them into a one-line message and a non-zero exit."""
+
+__all__ = ["GensError", "ConfigError", "DataError", "CheckpointError"]
+
+
+class GensError(Exception):
+    """Base class: the message names the problem and the fix."""
+
+
+class ConfigError(GensError, ValueError):
+    """A config value of the wrong type or range."""
+
+
+class DataError(GensError, FileNotFoundError):
+    """A data set that is missing, incomplete or does not fit the model."""
+
+
+class CheckpointError(GensError, ValueError):
+    """A checkpoint that is corrupt, foreign, unsafe or of another model type."""

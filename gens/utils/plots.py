@@ -1,0 +1,50 @@
+"""Figures of samples: scatter (2-D), histogram (1-D), image grid (NCHW in [-1, 1])."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+
+__all__ = ["save_samples_figure", "save_image_grid"]
+
+
+def save_image_grid(x: torch.Tensor, path: str | Path, nrow: int | None = None) -> None:
+    from torchvision.utils import save_image
+
+    nrow = nrow or max(1, int(math.sqrt(len(x))))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    save_image((x.float().clamp(-1, 1) + 1) / 2, str(path), nrow=nrow, padding=1)
+
+
+def save_samples_figure(
+    x: torch.Tensor, path: str | Path, real: torch.Tensor | None = None, title: str = ""
+) -> None:
+    """Write a PNG of samples ``x``: an image grid, or a plot over ``real`` data for vectors."""
+    if x.dim() == 4:
+        save_image_grid(x, path)
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    x = x.reshape(len(x), -1).float()
+    if x.shape[1] == 1:
+        bins = 100
+        if real is not None:
+            ax.hist(real[:, 0].numpy(), bins=bins, density=True, alpha=0.5, label="data")
+        ax.hist(x[:, 0].numpy(), bins=bins, density=True, alpha=0.5, label="samples")
+        ax.legend(loc="upper right", fontsize=7)
+    else:
+        if real is not None:
+            ax.scatter(real[:, 0], real[:, 1], s=2, c="0.7", alpha=0.5, label="data")
+        ax.scatter(x[:, 0], x[:, 1], s=2, c="tab:blue", alpha=0.6, label="samples")
+        ax.set_aspect("equal", adjustable="datalim")
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

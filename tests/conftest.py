@@ -1,0 +1,77 @@
+"""Shared fixtures: compose the Hydra config for CPU with tiny budgets, in a temp run dir."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = str(ROOT / "configs")
+
+torch.set_num_threads(1)
+
+# Overrides that make any config run in seconds on CPU.
+TINY = [
+    "trainer.max_epochs=1",
+    "+trainer.limit_train_batches=4",
+    "+trainer.limit_val_batches=1",
+    "+trainer.limit_test_batches=1",
+    "trainer.accelerator=cpu",
+    "trainer.devices=1",
+    "logger=csv",
+    "callbacks.rich_progress_bar=null",
+    "+trainer.enable_progress_bar=false",
+]
+
+
+def compose_cfg(overrides: list[str], out_dir: Path, tiny: bool = True) -> DictConfig:
+    """Compose ``train.yaml`` with overrides; the run directory is ``out_dir``."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(
+            config_name="train.yaml",
+            return_hydra_config=True,
+            overrides=(TINY if tiny else []) + list(overrides),
+        )
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(out_dir)
+        cfg.paths.log_dir = str(out_dir / "logs")
+        cfg.hydra.runtime.output_dir = str(out_dir)
+        cfg.hydra.job.num = 0
+        cfg.hydra.job.id = 0
+    HydraConfig().set_config(cfg)
+    return cfg
+
+
+@pytest.fixture
+def cfg_factory(tmp_path):
+    """``cfg_factory(["model=gan", "data=ring8"])`` -> composed config in a temp run dir."""
+
+    def make(overrides: list[str], tiny: bool = True, sub: str = "run") -> DictConfig:
+        return compose_cfg(overrides, tmp_path / sub, tiny=tiny)
+
+    yield make
+    GlobalHydra.instance().clear()
+
+
+def run_cli(args: list[str], cwd: Path, timeout: int = 600, script: str = "train.py"):
+    """Run an entry point in a subprocess; returns the CompletedProcess."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "GENS_ROOT": str(cwd), "WANDB_MODE": "offline"}
+    env.pop("WANDB_API_KEY", None)
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
