@@ -36,12 +36,17 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         ) from e
     except Exception as e:  # truncated zip, not a torch file at all, ...
         raise CheckpointError(
-            f"cannot read checkpoint {path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-            " (corrupt, truncated or not a PyTorch checkpoint)"
+            f"cannot read checkpoint {path}: {type(e).__name__}: {_first_line(e)} "
+            "(corrupt, truncated or not a PyTorch checkpoint)"
         ) from e
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise CheckpointError(f"{path} is not a Lightning checkpoint (no 'state_dict')")
     return ckpt
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e)
+    return text.splitlines()[0] if text else ""
 
 
 def load_model(
