@@ -1,6 +1,6 @@
 """Errors users can act on. The task turns them into a one-line message and a non-zero exit."""
 
-__all__ = ["GensError", "ConfigError", "DataError", "CheckpointError"]
+__all__ = ["GensError", "ConfigError", "DataError", "CheckpointError", "IncompatibleDataError"]
 
 
 class GensError(Exception):
@@ -17,3 +17,7 @@ class DataError(GensError, FileNotFoundError):
 
 class CheckpointError(GensError, ValueError):
     """A checkpoint that is corrupt, foreign, unsafe or of another model type."""
+
+
+class IncompatibleDataError(DataError):
+    """The model cannot work on this kind of data (e.g. an image GAN on 2-D points)."""
