@@ -1,7 +1,7 @@
-"""Lightning callbacks: sample plots, mode coverage, checkpoints."""
+"""Lightning callbacks: sample plots, sample-based metrics, checkpoints."""
 
 from gens.callbacks.checkpoint import ModelCheckpoint
-from gens.callbacks.mode_coverage import ModeCoverage
 from gens.callbacks.samples import SamplePlot
+from gens.callbacks.vector_metrics import VectorMetrics
 
-__all__ = ["ModelCheckpoint", "ModeCoverage", "SamplePlot"]
+__all__ = ["ModelCheckpoint", "SamplePlot", "VectorMetrics"]
