@@ -121,7 +121,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return {**metrics, **final}
 
 
-def _finish_wandb() -> None:
+def finish_wandb() -> None:
     if "wandb" in sys.modules:
         import wandb
 
@@ -170,7 +170,7 @@ def main(cfg: DictConfig) -> float | None:
         print(f"gens: error: {err}", file=sys.stderr)
         sys.exit(2)
     finally:
-        _finish_wandb()
+        finish_wandb()
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         print_summary(metrics, output_dir)
     name = cfg.get("optimized_metric")
