@@ -14,7 +14,9 @@ def test_wandb_offline_run_writes_files_and_image(cfg_factory, monkeypatch, tmp_
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb-dir"))
     assert not wandb_logged_in()
-    cfg = cfg_factory(["logger=wandb", "data=ring8", "data.n_train=1000", "logger.wandb.id=abc123"])
+    cfg = cfg_factory(
+        ["logger=wandb", "data=ring8", "data.n_train=1000", "logger.wandb.id=abc123"]
+    )
     train(cfg)
     finish_wandb()  # what main() does after every run, also a failed one
     runs = list(Path(cfg.paths.output_dir).glob("wandb/offline-run-*-abc123"))
