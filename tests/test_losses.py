@@ -89,3 +89,14 @@ def test_gradient_penalty_is_differentiable_in_critic_parameters():
     expected = 2 * (lin.weight.norm() - 1) * lin.weight / lin.weight.norm()
     assert torch.allclose(lin.weight.grad, expected.detach(), atol=1e-5)
     assert lin.bias.grad is None  # the penalty does not depend on the bias
+
+
+def test_r1_penalty_matches_closed_form():
+    # D(x) = 0.5 * ||A x||^2 has grad A^T A x, so the penalty is E ||A^T A x||^2
+    from gens.gan.regularizers import r1_penalty
+
+    a = torch.randn(3, 3)
+    x = torch.randn(6, 3)
+    r1 = r1_penalty(lambda v: 0.5 * (v @ a.T).pow(2).sum(1), x)
+    direct = (x @ (a.T @ a).T).pow(2).sum(1).mean()
+    assert r1.item() == pytest.approx(direct.item(), rel=1e-5)

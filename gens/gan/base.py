@@ -18,6 +18,7 @@ from torch import nn
 
 from gens.gan.ema import make_ema, update_ema
 from gens.gan.losses import get_losses
+from gens.gan.regularizers import r1_penalty
 from gens.module import GensModule
 from gens.utils.errors import ConfigError
 
@@ -36,6 +37,8 @@ class GAN(GensModule):
         loss: ``{"d": name, "g": name}`` from ``gens.gan.losses``.
         n_critic: discriminator steps per generator step.
         ema_decay: keep ``generator_ema`` with this decay (``None`` disables it).
+        r1_gamma: weight gamma of the R1 penalty gamma / 2 * E||grad D(x)||^2 on real data
+            (Mescheder et al. 2018); 0 disables it.
         conditional: feed labels to G and D (needs a labeled data set).
         log_every_n_steps: log training losses every this many batches.
     """
@@ -58,6 +61,7 @@ class GAN(GensModule):
         scheduler_interval: str = "epoch",
         ema_decay: float | None = None,
         ema_start: int = 0,
+        r1_gamma: float = 0.0,
         conditional: bool = False,
         log_every_n_steps: int = 50,
         num_fixed_samples: int = 64,
@@ -79,6 +83,9 @@ class GAN(GensModule):
                 "model.conditional=true needs a labeled data set (data with num_classes); "
                 "pick a labeled data= or set model.conditional=false"
             )
+        if float(r1_gamma) < 0:
+            raise ConfigError(f"model.r1_gamma must be >= 0, got {r1_gamma}")
+        self.r1_gamma = float(r1_gamma)
         self.latent_dim = int(latent_dim)
         self.n_critic = int(n_critic)
         self.conditional = bool(conditional)
@@ -151,7 +158,16 @@ class GAN(GensModule):
         with torch.no_grad():
             fake = self.generator(self.noise(len(real)), self._gen_labels(y))
         loss = self.d_loss_fn(self.discriminator(real, y), self.discriminator(fake, y))
-        return loss, {"d_loss": loss}
+        logs = {"d_loss": loss}
+        if self.r1_gamma > 0:
+            r1 = r1_penalty(self.discriminator, real, y, scaler=self.grad_scaler())
+            loss = loss + 0.5 * self.r1_gamma * r1
+            logs["r1"] = r1.detach()
+        return loss, logs
+
+    def grad_scaler(self):
+        """The GradScaler of fp16 mixed precision (for penalties on input gradients), or None."""
+        return getattr(self.trainer.precision_plugin, "scaler", None) if self._trainer else None
 
     def g_objective(self, real, y) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         fake = self.generator(self.noise(len(real)), self._gen_labels(y))

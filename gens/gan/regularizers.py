@@ -2,6 +2,8 @@
 
 - ``gradient_penalty``: WGAN-GP, Gulrajani et al. 2017, E[(||grad D(x_hat)||_2 - 1)^2] on
   x_hat = eps * x + (1 - eps) * G(z), eps ~ U[0, 1] per example.
+- ``r1_penalty``: Mescheder et al. 2018 (Which Training Methods for GANs do actually Converge?),
+  E_x[||grad D(x)||^2] on real data; the loss adds gamma / 2 times it.
 
 Under a GradScaler (fp16 mixed precision), pass ``scaler``: the critic output is scaled before
 ``autograd.grad`` and the gradients unscaled, PyTorch's AMP recipe for gradient penalties.
@@ -13,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["gradient_penalty", "interpolate"]
+__all__ = ["gradient_penalty", "interpolate", "r1_penalty"]
 
 
 def interpolate(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -31,12 +33,27 @@ def gradient_penalty(
 ) -> torch.Tensor:
     """Mean of ``(||grad_x critic(x_hat)||_2 - center)^2`` over random interpolates ``x_hat``."""
     x_hat = interpolate(real.detach(), fake.detach()).requires_grad_(True)
-    out = critic(x_hat) if y is None else critic(x_hat, y)
+    grad = _input_grad(critic, x_hat, y, scaler)
+    norm = grad.float().reshape(len(grad), -1).norm(2, dim=1)
+    return ((norm - center) ** 2).mean()
+
+
+def _input_grad(critic, x, y, scaler):
+    out = critic(x) if y is None else critic(x, y)
     out = out.sum()
     if scaler is not None:
         out = scaler.scale(out)
-    (grad,) = torch.autograd.grad(out, x_hat, create_graph=True)
-    if scaler is not None:
-        grad = grad / scaler.get_scale()
-    norm = grad.float().reshape(len(grad), -1).norm(2, dim=1)
-    return ((norm - center) ** 2).mean()
+    (grad,) = torch.autograd.grad(out, x, create_graph=True)
+    return grad / scaler.get_scale() if scaler is not None else grad
+
+
+def r1_penalty(
+    critic: Callable[..., torch.Tensor],
+    real: torch.Tensor,
+    y: torch.Tensor | None = None,
+    scaler: torch.amp.GradScaler | None = None,
+) -> torch.Tensor:
+    """Mean over real examples of ``||grad_x critic(x)||_2^2``."""
+    x = real.detach().requires_grad_(True)
+    grad = _input_grad(critic, x, y, scaler)
+    return grad.float().reshape(len(grad), -1).pow(2).sum(1).mean()
