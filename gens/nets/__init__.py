@@ -3,11 +3,14 @@ of ``data_shape``; discriminators take ``(x, y=None)`` and return one logit per 
 coupling nets map ``in`` to ``out`` features/channels (the scale and shift of a coupling)."""
 
 from gens.nets.coupling_nets import CouplingMLP, CouplingResNet, GlowNet, ZeroConv2d
+from gens.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gens.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, mlp
 
 __all__ = [
     "CouplingMLP",
     "CouplingResNet",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
     "GlowNet",
     "Maxout",
     "MLPDiscriminator",
