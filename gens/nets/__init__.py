@@ -1,6 +1,20 @@
 """Plain ``nn.Module`` networks (no Lightning). Generators take ``(z, y=None)`` and return data
-of ``data_shape``; discriminators take ``(x, y=None)`` and return one logit per example."""
+of ``data_shape``; discriminators take ``(x, y=None)`` and return one logit per example;
+coupling nets map ``in`` to ``out`` features/channels (the scale and shift of a coupling)."""
 
+from gens.nets.coupling_nets import CouplingMLP, CouplingResNet, GlowNet, ZeroConv2d
+from gens.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gens.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, mlp
 
-__all__ = ["Maxout", "MLPDiscriminator", "MLPGenerator", "mlp"]
+__all__ = [
+    "CouplingMLP",
+    "CouplingResNet",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "GlowNet",
+    "Maxout",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "ZeroConv2d",
+    "mlp",
+]
