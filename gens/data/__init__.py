@@ -4,6 +4,7 @@ set has none). Each module knows its shape before ``setup`` so models can size t
 from gens.data.base import GensDataModule, InMemoryLoader
 from gens.data.celeba import CelebADataModule
 from gens.data.digits import DigitsDataModule
+from gens.data.energy import EnergyDataModule
 from gens.data.imagefolder import ImageFolderDataModule
 from gens.data.images import ImageDataModule
 from gens.data.toy import ToyDataModule
@@ -18,6 +19,7 @@ __all__ = [
     "CelebADataModule",
     "CIFAR10DataModule",
     "DigitsDataModule",
+    "EnergyDataModule",
     "FashionMNISTDataModule",
     "GensDataModule",
     "ImageDataModule",
