@@ -2,6 +2,7 @@
 set has none). Each module knows its shape before ``setup`` so models can size themselves."""
 
 from gens.data.base import GensDataModule, InMemoryLoader
+from gens.data.digits import DigitsDataModule
 from gens.data.toy import ToyDataModule
 
-__all__ = ["GensDataModule", "InMemoryLoader", "ToyDataModule"]
+__all__ = ["DigitsDataModule", "GensDataModule", "InMemoryLoader", "ToyDataModule"]
