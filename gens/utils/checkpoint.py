@@ -8,6 +8,8 @@ objects that would run code.
 from __future__ import annotations
 
 import pickle
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +28,18 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(
             f"checkpoint not found: {path}; pass ckpt_path=<run dir>/checkpoints/last.ckpt"
         )
+    if path.stat().st_size == 0 or not zipfile.is_zipfile(path):
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: not a PyTorch zip archive (corrupt, truncated, "
+            "or a legacy/foreign pickle, which gens does not load)"
+        )
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         raise CheckpointError(
-            f"refused to load {path}: it holds objects that are not plain tensors/containers "
-            f"(weights_only=True rejected it: {str(e).splitlines()[0]}). Only load checkpoints "
-            "you trust, written by gens."
+            f"refused to load {path}: it holds pickled objects that are not plain tensors or "
+            f"containers{_culprit(e)}; loading it could run code. gens loads with "
+            "weights_only=True only; use checkpoints you trust, written by gens"
         ) from e
     except Exception as e:  # truncated zip, not a torch file at all, ...
         raise CheckpointError(
@@ -42,6 +49,11 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise CheckpointError(f"{path} is not a Lightning checkpoint (no 'state_dict')")
     return ckpt
+
+
+def _culprit(e: BaseException) -> str:
+    m = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(e))
+    return f" (it would import {m.group(1)})" if m else ""
 
 
 def _first_line(e: BaseException) -> str:
