@@ -4,10 +4,10 @@ Runs in ``on_before_optimizer_step`` (after backward, before ``optimizer.step``)
 calls for automatic and manual optimization alike, so it covers every model without model code.
 Policy ``stop`` raises ``DivergenceError`` naming step, parameter and likely cause; ``skip``
 drops that step (every gradient set to ``None``, so Adam/SGD leave parameters and moments
-untouched) with a warning, and stops after ``max_skips`` skipped steps in a row. A NaN loss
-flagged by ``GensModule.check_finite`` is handled the same way. Under fp16 mixed precision the
-GradScaler owns inf gradients (it skips those steps and lowers the scale), so only losses are
-checked there.
+untouched) with a warning, and stops once one optimizer skipped ``max_skips`` steps in a row.
+A NaN loss flagged by ``GensModule.check_finite`` is handled the same way. Under fp16 mixed
+precision the GradScaler owns inf gradients (it skips those steps and lowers the scale), so only
+losses are checked there.
 
 ``gens.train`` always adds it, from the ``divergence`` config key.
 """
@@ -33,7 +33,7 @@ class DivergenceGuard(pl.Callback):
         if int(max_skips) < 1:
             raise ConfigError(f"divergence.max_skips must be >= 1, got {max_skips}")
         self.policy, self.max_skips, self.check_grads = policy, int(max_skips), bool(check_grads)
-        self.in_a_row = 0
+        self.in_a_row: dict[int, int] = {}  # optimizer index -> skipped steps in a row
         self.skipped = 0
         self._names: dict[int, str] = {}
 
@@ -57,17 +57,27 @@ class DivergenceGuard(pl.Callback):
         flagged = str(getattr(pl_module, "_skip_next_step", "") or "")
         pl_module._skip_next_step = ""
         bad = None if flagged else self._bad_param(trainer, optimizer)
+        index = next(
+            (
+                i
+                for i, o in enumerate(trainer.optimizers)
+                if o is optimizer or o is getattr(optimizer, "optimizer", None)
+            ),
+            0,
+        )
         if not flagged and bad is None:
-            self.in_a_row = 0
+            self.in_a_row[index] = 0
             return
         what = flagged if flagged else f"non-finite gradient of {bad}"
         if self.policy == "stop":
             raise DivergenceError(divergence_message(pl_module, what))
-        self.in_a_row += 1
+        self.in_a_row[index] = self.in_a_row.get(index, 0) + 1
         self.skipped += 1
-        if self.in_a_row >= self.max_skips:
+        if self.in_a_row[index] >= self.max_skips:
             raise DivergenceError(
-                divergence_message(pl_module, f"{what}, {self.in_a_row} skipped steps in a row")
+                divergence_message(
+                    pl_module, f"{what}, {self.in_a_row[index]} skipped steps in a row"
+                )
             )
         for group in optimizer.param_groups:
             for p in group["params"]:
@@ -78,8 +88,8 @@ class DivergenceGuard(pl.Callback):
         )
 
     def state_dict(self) -> dict:
-        return {"skipped": self.skipped, "in_a_row": self.in_a_row}
+        return {"skipped": self.skipped, "in_a_row": [[k, v] for k, v in self.in_a_row.items()]}
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.skipped = int(state_dict.get("skipped", 0))
-        self.in_a_row = int(state_dict.get("in_a_row", 0))
+        self.in_a_row = {int(k): int(v) for k, v in state_dict.get("in_a_row", [])}
