@@ -4,7 +4,9 @@
 - Checkpoints carry the model's config (``gens_meta``) so ``gens.utils.checkpoint.load_model``
   rebuilds any model from its checkpoint alone, plus the RNG states and model counters, so a
   resumed run continues exactly.
-- ``check_finite`` stops training on a NaN/Inf loss with a message naming step and loss.
+- ``check_finite`` stops training on a NaN/Inf loss with a message naming step and loss (or
+  skips the step, ``divergence.policy=skip``); gradients are checked by
+  ``gens.callbacks.DivergenceGuard``.
 """
 
 from __future__ import annotations
@@ -17,13 +19,9 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 
-from gens.utils.errors import GensError
+from gens.utils.divergence import DivergenceError, divergence_message
 
 __all__ = ["GensModule", "DivergenceError"]
-
-
-class DivergenceError(GensError, FloatingPointError):
-    """A loss became NaN or Inf."""
 
 
 def _rng_state() -> dict[str, Any]:
@@ -107,16 +105,23 @@ class GensModule(pl.LightningModule):
             self._pending_rng = None
 
     # --- divergence guard ----------------------------------------------------------------
-    def check_finite(self, losses: dict[str, torch.Tensor]) -> None:
+    # "stop" raises DivergenceError; "skip" drops the optimizer step that follows (set by
+    # gens.callbacks.DivergenceGuard from the ``divergence.policy`` config key).
+    nonfinite: str = "stop"
+    _skip_next_step: str = ""
+
+    def check_finite(self, losses: dict[str, torch.Tensor]) -> bool:
+        """True when every loss is finite. Call it before the optimizer step of those losses:
+        a NaN/Inf stops training with a message naming step and loss, or (policy ``skip``)
+        marks the next optimizer step to be skipped and returns False."""
         values = [v.detach().reshape(()) for v in losses.values() if torch.is_tensor(v)]
         if not values or bool(torch.isfinite(torch.stack(values)).all()):
-            return
+            return True
         bad = {
             k: float(v) for k, v in losses.items() if torch.is_tensor(v) and not torch.isfinite(v)
         }
-        raise DivergenceError(
-            f"training diverged at global step {self.global_step} "
-            f"(epoch {self.current_epoch}): {bad}; likely cause: a learning rate too high or an "
-            "unstable loss; lower the optimizer lr or enable a regularizer. The last good "
-            "checkpoint is kept."
-        )
+        what = "non-finite loss " + ", ".join(f"{k}={v}" for k, v in bad.items())
+        if self.nonfinite == "skip":
+            self._skip_next_step = what
+            return False
+        raise DivergenceError(divergence_message(self, what))

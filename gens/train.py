@@ -20,10 +20,13 @@ from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from gens.callbacks.divergence import DivergenceGuard
+from gens.callbacks.interrupt import GracefulInterrupt, TrainingInterrupted
 from gens.utils.checkpoint import read_checkpoint
 from gens.utils.errors import CheckpointError, GensError
 from gens.utils.io import write_json_atomic
 from gens.utils.logging import get_logger
+from gens.utils.secrets import redact
 from gens.utils.summary import print_config, print_summary
 from gens.utils.validate import validate_config
 
@@ -66,11 +69,13 @@ def build(cfg: DictConfig):
         if isinstance(err, GensError):  # e.g. IncompatibleDataError: the caller can act on it
             raise err from None
         raise
-    model.gens_meta = {
-        "model": OmegaConf.to_container(cfg.model, resolve=True),
-        "data": OmegaConf.to_container(cfg.data, resolve=True),
-        "data_info": data_info(dm),
-    }
+    model.gens_meta = redact(
+        {
+            "model": OmegaConf.to_container(cfg.model, resolve=True),
+            "data": OmegaConf.to_container(cfg.data, resolve=True),
+            "data_info": data_info(dm),
+        }
+    )
     return dm, model
 
 
@@ -84,6 +89,15 @@ def _check_resume(path: str, model) -> None:
         raise CheckpointError(
             f"{path} holds a {stored.rsplit('.', 1)[-1]} but model= builds a "
             f"{type(model).__name__}; pick the model= of that run or another checkpoint"
+        )
+    mine_sd = model.state_dict()
+    for key, value in ckpt["state_dict"].items():
+        want = mine_sd.get(key)
+        if want is None or not torch.is_tensor(value) or want.shape == value.shape:
+            continue
+        raise CheckpointError(
+            f"{path}: {key} has shape {tuple(value.shape)} but this config builds "
+            f"{tuple(want.shape)}; resume with the model= and data= of that run"
         )
 
 
@@ -100,16 +114,19 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if ckpt_path:
         _check_resume(ckpt_path, model)
     callbacks = _instantiate_group(cfg.get("callbacks"))
+    interrupt = GracefulInterrupt()
+    callbacks += [DivergenceGuard(**cfg.get("divergence", {})), interrupt]
     loggers = _instantiate_group(cfg.get("logger"))
     trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
 
-    hparams = OmegaConf.to_container(cfg, resolve=True)
+    hparams = redact(OmegaConf.to_container(cfg, resolve=True))
     hparams["model/params/total"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
     for lg in trainer.loggers:
         lg.log_hyperparams(hparams)
 
     if cfg.get("train", True):
         trainer.fit(model, datamodule=dm, ckpt_path=ckpt_path, weights_only=True)
+        interrupt.raise_if_interrupted()
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
 
     if cfg.get("test", True):
@@ -170,6 +187,14 @@ def main(cfg: DictConfig) -> float | None:
     output_dir = Path(cfg.paths.output_dir)
     try:
         metrics = train(cfg)
+    except TrainingInterrupted as e:
+        print(f"gens: {e}", file=sys.stderr)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        if not (output_dir / "checkpoints").exists():
+            _remove_if_empty_run(output_dir)
+        print("gens: interrupted before training started; nothing saved", file=sys.stderr)
+        sys.exit(130)
     except (GensError, InstantiationException) as e:
         err = _unwrap(e)
         if not isinstance(err, GensError) or _is_multirun():

@@ -195,6 +195,7 @@ class GAN(GensModule):
         opt_d, opt_g = self.optimizers()
 
         loss_d, logs = self.d_objective(x, y)
+        self.check_finite(logs)  # before the step: a NaN never reaches the weights
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
         opt_d.step()
@@ -204,6 +205,7 @@ class GAN(GensModule):
         if self.d_steps % self.n_critic == 0:
             self.discriminator.requires_grad_(False)
             loss_g, g_logs = self.g_objective(x, y)
+            self.check_finite(g_logs)
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(loss_g)
             opt_g.step()
@@ -212,7 +214,6 @@ class GAN(GensModule):
             logs.update(g_logs)
             self._after_g_step()
 
-        self.check_finite(logs)
         if batch_idx % self.log_every_n_steps == 0:
             self.log_dict({f"train/{k}": v.detach() for k, v in logs.items()}, prog_bar=False)
 

@@ -8,6 +8,8 @@ objects that would run code.
 from __future__ import annotations
 
 import pickle
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -16,32 +18,52 @@ from hydra.utils import instantiate
 
 from gens.utils.errors import CheckpointError
 
-__all__ = ["read_checkpoint", "load_model"]
+__all__ = ["safe_load", "read_checkpoint", "load_model"]
+
+
+def safe_load(
+    path: str | Path, map_location: str | torch.device = "cpu", what: str = "checkpoint"
+) -> Any:
+    """``torch.load(weights_only=True)`` for any gens file (checkpoints, cached statistics):
+    never runs code from the file; every failure is a ``CheckpointError`` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"{what} not found: {path}; pass ckpt_path=<run dir>/checkpoints/last.ckpt"
+            if what == "checkpoint"
+            else f"{what} not found: {path}"
+        )
+    if path.stat().st_size == 0 or not zipfile.is_zipfile(path):
+        raise CheckpointError(
+            f"cannot read {what} {path}: not a PyTorch zip archive (corrupt, truncated, "
+            "or a legacy/foreign pickle, which gens does not load)"
+        )
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(
+            f"refused to load {path}: it holds pickled objects that are not plain tensors or "
+            f"containers{_culprit(e)}; loading it could run code. gens loads with "
+            f"weights_only=True only; use {what} files you trust, written by gens"
+        ) from e
+    except Exception as e:  # truncated zip, not a torch file at all, ...
+        raise CheckpointError(
+            f"cannot read {what} {path}: {type(e).__name__}: {_first_line(e)} "
+            "(corrupt, truncated or not a PyTorch file)"
+        ) from e
 
 
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a checkpoint dict safely; every failure is a ``CheckpointError`` naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(
-            f"checkpoint not found: {path}; pass ckpt_path=<run dir>/checkpoints/last.ckpt"
-        )
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise CheckpointError(
-            f"refused to load {path}: it holds objects that are not plain tensors/containers "
-            f"(weights_only=True rejected it: {str(e).splitlines()[0]}). Only load checkpoints "
-            "you trust, written by gens."
-        ) from e
-    except Exception as e:  # truncated zip, not a torch file at all, ...
-        raise CheckpointError(
-            f"cannot read checkpoint {path}: {type(e).__name__}: {_first_line(e)} "
-            "(corrupt, truncated or not a PyTorch checkpoint)"
-        ) from e
+    ckpt = safe_load(path, map_location, "checkpoint")
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise CheckpointError(f"{path} is not a Lightning checkpoint (no 'state_dict')")
     return ckpt
+
+
+def _culprit(e: BaseException) -> str:
+    m = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(e))
+    return f" (it references {m.group(1)})" if m else ""
 
 
 def _first_line(e: BaseException) -> str:
