@@ -1,0 +1,131 @@
+"""Base data module and an in-memory batch loader for sets that fit in memory.
+
+Small sets (toy 2-D data, digits) are served straight from tensors: a DataLoader with
+collation costs more per step than the MLP GANs trained on them.
+"""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+from gens.utils.errors import ConfigError
+
+__all__ = ["GensDataModule", "InMemoryLoader", "EpochSampler"]
+
+
+class EpochSampler:
+    """Seeded permutation of ``n`` indices, reshuffled by ``set_epoch`` (Lightning calls it).
+
+    Under DDP each rank takes every ``world_size``-th index of the same permutation, padded so
+    that all ranks see the same number of batches.
+    """
+
+    def __init__(self, n: int, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1):
+        self.n, self.shuffle, self.seed = n, shuffle, seed
+        self.rank, self.world_size = rank, world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def indices(self) -> torch.Tensor:
+        if self.shuffle:
+            g = torch.Generator().manual_seed(self.seed + 1_000_003 * self.epoch)
+            idx = torch.randperm(self.n, generator=g)
+        else:
+            idx = torch.arange(self.n)
+        if self.world_size > 1:
+            per_rank = -(-self.n // self.world_size)
+            pad = per_rank * self.world_size - self.n
+            idx = torch.cat([idx, idx[:pad]])[self.rank :: self.world_size]
+        return idx
+
+    def __len__(self) -> int:
+        return -(-self.n // self.world_size)
+
+
+class InMemoryLoader:
+    """Iterates ``(x, y)`` batches sliced from in-memory tensors: no workers, no collation."""
+
+    def __init__(
+        self,
+        tensors: tuple[torch.Tensor, ...],
+        batch_size: int,
+        shuffle: bool = True,
+        drop_last: bool = True,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
+        self.tensors = tensors
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.sampler = EpochSampler(len(tensors[0]), shuffle, seed, rank, world_size)
+        self.batch_sampler = None  # DataLoader's surface, which Lightning inspects
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        idx = self.sampler.indices()
+        for b in range(len(self)):
+            sel = idx[b * self.batch_size : (b + 1) * self.batch_size]
+            yield tuple(t[sel] for t in self.tensors)
+
+
+class GensDataModule(pl.LightningDataModule):
+    """Common surface of gens data modules.
+
+    Attributes set by subclasses in ``__init__`` (before ``setup``):
+      ``kind``: ``"vector"`` or ``"image"``;
+      ``shape``: ``(D,)`` or ``(C, H, W)``;
+      ``num_classes``: number of labels, or ``None`` for unlabeled sets;
+      ``num_levels``: number of discrete values per dimension (256 for 8-bit images), or ``None``
+      for continuous data; flows use it to dequantize.
+    """
+
+    kind: str = "vector"
+    shape: tuple[int, ...] = ()
+    num_classes: int | None = None
+    num_levels: int | None = None
+
+    def __init__(self, batch_size: int = 128, eval_batch_size: int | None = None, seed: int = 0):
+        super().__init__()
+        if int(batch_size) < 1:
+            raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
+        self.batch_size = int(batch_size)
+        self.eval_batch_size = int(eval_batch_size or max(batch_size, 500))
+        self.seed = int(seed)
+
+    @property
+    def dim(self) -> int:
+        """Number of scalar dimensions of one example."""
+        d = 1
+        for s in self.shape:
+            d *= s
+        return d
+
+    def _rank_world(self) -> tuple[int, int]:
+        trainer = self.trainer
+        if trainer is None:
+            return 0, 1
+        return trainer.global_rank, trainer.world_size
+
+    def _loader(self, tensors, train: bool) -> InMemoryLoader:
+        rank, world = self._rank_world()
+        if train and self.batch_size * world > len(tensors[0]):
+            raise ConfigError(
+                f"data.batch_size={self.batch_size} x {world} device(s) exceeds the "
+                f"{len(tensors[0])} training examples; lower data.batch_size"
+            )
+        return InMemoryLoader(
+            tensors,
+            self.batch_size if train else self.eval_batch_size,
+            shuffle=train,
+            drop_last=train,
+            seed=self.seed,
+            rank=rank,
+            world_size=world,
+        )
