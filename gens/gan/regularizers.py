@@ -3,6 +3,9 @@
 - ``gradient_penalty``: WGAN-GP, Gulrajani et al. 2017, E[(||grad D(x_hat)||_2 - 1)^2] on
   x_hat = eps * x + (1 - eps) * G(z), eps ~ U[0, 1] per example.
 
+A packed critic (PacGAN, ``critic.pack = m``) judges m consecutive samples as one point: the
+interpolation coefficient is shared within a pack and the norm taken over the whole pack.
+
 Under a GradScaler (fp16 mixed precision), pass ``scaler``: the critic output is scaled before
 ``autograd.grad`` and the gradients unscaled, PyTorch's AMP recipe for gradient penalties.
 """
@@ -13,11 +16,17 @@ from collections.abc import Callable
 
 import torch
 
+from gens.utils.errors import ConfigError
+
 __all__ = ["gradient_penalty", "interpolate"]
 
 
-def interpolate(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    eps = torch.rand(len(real), *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+def interpolate(real: torch.Tensor, fake: torch.Tensor, pack: int = 1) -> torch.Tensor:
+    """``eps * real + (1 - eps) * fake`` with one ``eps ~ U[0, 1]`` per run of ``pack`` rows."""
+    if len(real) % pack:
+        raise ConfigError(f"a batch of {len(real)} cannot be packed by {pack}; use a multiple")
+    shape = (len(real) // pack, *([1] * (real.dim() - 1)))
+    eps = torch.rand(shape, device=real.device, dtype=real.dtype).repeat_interleave(pack, 0)
     return eps * real + (1 - eps) * fake
 
 
@@ -30,7 +39,8 @@ def gradient_penalty(
     scaler: torch.amp.GradScaler | None = None,
 ) -> torch.Tensor:
     """Mean of ``(||grad_x critic(x_hat)||_2 - center)^2`` over random interpolates ``x_hat``."""
-    x_hat = interpolate(real.detach(), fake.detach()).requires_grad_(True)
+    pack = int(getattr(critic, "pack", 1))
+    x_hat = interpolate(real.detach(), fake.detach(), pack).requires_grad_(True)
     out = critic(x_hat) if y is None else critic(x_hat, y)
     out = out.sum()
     if scaler is not None:
@@ -38,5 +48,5 @@ def gradient_penalty(
     (grad,) = torch.autograd.grad(out, x_hat, create_graph=True)
     if scaler is not None:
         grad = grad / scaler.get_scale()
-    norm = grad.float().reshape(len(grad), -1).norm(2, dim=1)
+    norm = grad.float().reshape(len(grad) // pack, -1).norm(2, dim=1)
     return ((norm - center) ** 2).mean()

@@ -1,6 +1,20 @@
 """Plain ``nn.Module`` networks (no Lightning). Generators take ``(z, y=None)`` and return data
 of ``data_shape``; discriminators take ``(x, y=None)`` and return one logit per example."""
 
+from gens.nets.joint import JointDiscriminator, MLPReconstructor
+from gens.nets.minibatch import MinibatchDiscrimination, MinibatchDiscriminator, MinibatchStdDev
 from gens.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, mlp
+from gens.nets.pack import PackedDiscriminator
 
-__all__ = ["Maxout", "MLPDiscriminator", "MLPGenerator", "mlp"]
+__all__ = [
+    "JointDiscriminator",
+    "Maxout",
+    "MinibatchDiscrimination",
+    "MinibatchDiscriminator",
+    "MinibatchStdDev",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "MLPReconstructor",
+    "PackedDiscriminator",
+    "mlp",
+]
