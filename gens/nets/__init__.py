@@ -5,7 +5,10 @@ coupling nets map ``in`` to ``out`` features/channels (the scale and shift of a 
 from gens.nets.began import BEGANDiscriminator, BEGANGenerator
 from gens.nets.coupling_nets import CouplingMLP, CouplingResNet, GlowNet, ZeroConv2d
 from gens.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from gens.nets.joint import JointDiscriminator, MLPReconstructor
+from gens.nets.minibatch import MinibatchDiscrimination, MinibatchDiscriminator, MinibatchStdDev
 from gens.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, mlp
+from gens.nets.pack import PackedDiscriminator
 from gens.nets.select import by_data_kind
 
 __all__ = [
@@ -17,9 +20,15 @@ __all__ = [
     "DCGANDiscriminator",
     "DCGANGenerator",
     "GlowNet",
+    "JointDiscriminator",
     "Maxout",
+    "MinibatchDiscrimination",
+    "MinibatchDiscriminator",
+    "MinibatchStdDev",
     "MLPDiscriminator",
     "MLPGenerator",
+    "MLPReconstructor",
+    "PackedDiscriminator",
     "ZeroConv2d",
     "mlp",
 ]
