@@ -116,13 +116,13 @@ def test_wgan_gp_with_a_packed_critic_trains(cfg_factory):
             "model=wgan_gp",
             "data=ring8",
             "data.n_train=1000",
-            "model.discriminator._target_=gens.nets.PackedDiscriminator",
-            "+model.discriminator.pack=2",
-            "+model.discriminator.discriminator={_target_: gens.nets.MLPDiscriminator, "
+            "model.discriminator.vector._target_=gens.nets.PackedDiscriminator",
+            "+model.discriminator.vector.pack=2",
+            "+model.discriminator.vector.discriminator={_target_: gens.nets.MLPDiscriminator, "
             "_partial_: true, hidden: [32, 32], maxout: 0}",
-            "~model.discriminator.hidden",
-            "~model.discriminator.maxout",
-            "~model.discriminator.act",
+            "~model.discriminator.vector.hidden",
+            "~model.discriminator.vector.maxout",
+            "~model.discriminator.vector.act",
         ]
     )
     metrics = train(cfg)

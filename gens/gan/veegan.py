@@ -80,5 +80,15 @@ class VEEGAN(GAN):
         loss = adv + self.recon_weight * recon
         return loss, {"g_loss": loss, "g_adv": adv.detach(), "recon_z": recon.detach()}
 
+    @torch.no_grad()
+    def eval_losses(self, real, y, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """D's objective on held-out pairs, and the z-space reconstruction error."""
+        z = self.noise(len(real), generator)
+        fake = self.generator(z)
+        d_loss = self.d_loss_fn(
+            self.discriminator(fake, z), self.discriminator(real, self.reconstructor(real))
+        )
+        return {"d_loss": d_loss, "recon_z": (z - self.reconstructor(fake)).pow(2).sum(1).mean()}
+
     def generator_parameters(self):
         return chain(self.generator.parameters(), self.reconstructor.parameters())

@@ -157,3 +157,22 @@ def test_no_secret_in_wandb_offline_files(run_main, monkeypatch):
     assert r.code == 0, r.err[-2000:]
     assert list(r.run_dir.glob("wandb/offline-run-*"))
     assert _files_containing(r.run_dir, SECRETS.values()) == []
+
+
+def test_cifar_batch_that_would_run_code_is_refused(tmp_path):
+    import pickle
+
+    from gens.data.vision import read_cifar_batch
+    from gens.utils.errors import DataError
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps({"data": Payload(), "labels": []}, protocol=2))
+    with pytest.raises(DataError, match="refusing to load"):
+        read_cifar_batch(path)
+    assert not marker.exists()
