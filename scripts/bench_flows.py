@@ -25,6 +25,7 @@ import json
 import math
 import platform
 import sys
+import tempfile
 import time
 from functools import partial
 from pathlib import Path
@@ -436,7 +437,7 @@ def main() -> None:
         result = SECTIONS[name][0](args)
         key = f"{name}:{args.tag}" if args.tag else name
         OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
-        with open(OUT_JSON.with_suffix(".lock"), "w") as lock:
+        with open(Path(tempfile.gettempdir()) / "gens_bench_flows.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # other processes may store other sections
             results = json.loads(OUT_JSON.read_text()) if OUT_JSON.is_file() else {}
             if args.merge and key in results and "rows" in result:
