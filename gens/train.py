@@ -24,10 +24,12 @@ from gens.callbacks.divergence import DivergenceGuard
 from gens.callbacks.interrupt import GracefulInterrupt, TrainingInterrupted
 from gens.utils.checkpoint import read_checkpoint
 from gens.utils.errors import CheckpointError, GensError
+from gens.utils.hydra_ddp import ddp_job_scope
 from gens.utils.io import write_json_atomic
 from gens.utils.logging import get_logger
 from gens.utils.secrets import redact
 from gens.utils.summary import print_config, print_summary
+from gens.utils.sweep import failure_value, objective
 from gens.utils.validate import validate_config
 
 log = get_logger(__name__)
@@ -56,10 +58,19 @@ def data_info(dm) -> dict[str, Any]:
 
 def build(cfg: DictConfig):
     """Instantiate data module and model (the model sizes itself from the data)."""
-    dm = hydra.utils.instantiate(cfg.data)
-    model = hydra.utils.instantiate(
-        cfg.model, data_shape=tuple(dm.shape), num_classes=dm.num_classes, num_levels=dm.num_levels
-    )
+    try:
+        dm = hydra.utils.instantiate(cfg.data)
+        model = hydra.utils.instantiate(
+            cfg.model,
+            data_shape=tuple(dm.shape),
+            num_classes=dm.num_classes,
+            num_levels=dm.num_levels,
+        )
+    except InstantiationException as e:
+        err = _unwrap(e)
+        if isinstance(err, GensError):  # e.g. IncompatibleDataError: the caller can act on it
+            raise err from None
+        raise
     model.gens_meta = redact(
         {
             "model": OmegaConf.to_container(cfg.model, resolve=True),
@@ -138,7 +149,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return {**metrics, **final}
 
 
-def _finish_wandb() -> None:
+def finish_wandb() -> None:
     if "wandb" in sys.modules:
         import wandb
 
@@ -177,7 +188,8 @@ def main(cfg: DictConfig) -> float | None:
         print_config(cfg)
     output_dir = Path(cfg.paths.output_dir)
     try:
-        metrics = train(cfg)
+        with ddp_job_scope():  # DDP workers rerun this job only, and leave no state behind
+            metrics = train(cfg)
     except TrainingInterrupted as e:
         print(f"gens: {e}", file=sys.stderr)
         sys.exit(130)
@@ -186,7 +198,12 @@ def main(cfg: DictConfig) -> float | None:
             _remove_if_empty_run(output_dir)
         print("gens: interrupted before training started; nothing saved", file=sys.stderr)
         sys.exit(130)
-    except (GensError, InstantiationException) as e:
+    except Exception as e:
+        if _is_multirun() and cfg.get("optimized_metric"):
+            # One bad trial (divergence, crash) must not end an Optuna sweep: report the worst
+            # value for the sweep's direction and let the sampler move on (gens.utils.sweep).
+            log.error(f"trial failed, reporting {failure_value(cfg)}: {_unwrap(e)!r}")
+            return failure_value(cfg)
         err = _unwrap(e)
         if not isinstance(err, GensError) or _is_multirun():
             raise
@@ -195,15 +212,10 @@ def main(cfg: DictConfig) -> float | None:
         print(f"gens: error: {err}", file=sys.stderr)
         sys.exit(2)
     finally:
-        _finish_wandb()
+        finish_wandb()
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         print_summary(metrics, output_dir)
-    name = cfg.get("optimized_metric")
-    if name:
-        if name not in metrics:
-            raise GensError(f"optimized_metric '{name}' was not logged; logged: {sorted(metrics)}")
-        return metrics[name]
-    return None
+    return objective(cfg, metrics)  # the optimized_metric for sweepers, or None
 
 
 if __name__ == "__main__":

@@ -1,7 +1,17 @@
-"""Lightning callbacks: sample plots, sample-based metrics, checkpoints."""
+"""Lightning callbacks: sample plots, sample-based metrics, checkpoints, progress bar."""
 
 from gens.callbacks.checkpoint import ModelCheckpoint
+from gens.callbacks.density import DensityPlot
+from gens.callbacks.image_metrics import ImageMetrics
+from gens.callbacks.progress import RichProgressBar
 from gens.callbacks.samples import SamplePlot
 from gens.callbacks.vector_metrics import VectorMetrics
 
-__all__ = ["ModelCheckpoint", "SamplePlot", "VectorMetrics"]
+__all__ = [
+    "DensityPlot",
+    "ImageMetrics",
+    "ModelCheckpoint",
+    "RichProgressBar",
+    "SamplePlot",
+    "VectorMetrics",
+]

@@ -18,6 +18,7 @@ from torch import nn
 
 from gens.gan.ema import make_ema, update_ema
 from gens.gan.losses import get_losses
+from gens.gan.regularizers import r1_penalty
 from gens.module import GensModule
 from gens.utils.errors import ConfigError
 
@@ -36,8 +37,13 @@ class GAN(GensModule):
         loss: ``{"d": name, "g": name}`` from ``gens.gan.losses``.
         n_critic: discriminator steps per generator step.
         ema_decay: keep ``generator_ema`` with this decay (``None`` disables it).
+        r1_gamma: weight gamma of the R1 penalty gamma / 2 * E||grad D(x)||^2 on real data
+            (Mescheder et al. 2018); 0 disables it.
         conditional: feed labels to G and D (needs a labeled data set).
         log_every_n_steps: log training losses every this many batches.
+
+    ``latent_dim`` may be a mapping ``{vector: 2, image: 128}`` so one config serves both data
+    kinds.
     """
 
     def __init__(
@@ -50,7 +56,7 @@ class GAN(GensModule):
         data_shape,
         num_classes: int | None = None,
         num_levels: int | None = None,
-        latent_dim: int = 64,
+        latent_dim: int | Mapping[str, int] = 64,
         loss: Mapping[str, str] | None = None,
         n_critic: int = 1,
         scheduler_g: Callable | None = None,
@@ -58,12 +64,18 @@ class GAN(GensModule):
         scheduler_interval: str = "epoch",
         ema_decay: float | None = None,
         ema_start: int = 0,
+        r1_gamma: float = 0.0,
         conditional: bool = False,
         log_every_n_steps: int = 50,
         num_fixed_samples: int = 64,
     ):
         super().__init__(data_shape, num_classes, num_levels)
         self.automatic_optimization = False
+        if isinstance(latent_dim, Mapping):
+            kind = "image" if self.is_image else "vector"
+            if kind not in latent_dim:
+                raise ConfigError(f"model.latent_dim has no entry for {kind} data")
+            latent_dim = latent_dim[kind]
         loss = dict(loss or {"d": "minimax", "g": "nonsaturating"})
         self.d_loss_fn, self.g_loss_fn = get_losses(loss.get("d"), loss.get("g"))
         if int(n_critic) < 1:
@@ -79,6 +91,9 @@ class GAN(GensModule):
                 "model.conditional=true needs a labeled data set (data with num_classes); "
                 "pick a labeled data= or set model.conditional=false"
             )
+        if float(r1_gamma) < 0:
+            raise ConfigError(f"model.r1_gamma must be >= 0, got {r1_gamma}")
+        self.r1_gamma = float(r1_gamma)
         self.latent_dim = int(latent_dim)
         self.n_critic = int(n_critic)
         self.conditional = bool(conditional)
@@ -151,7 +166,16 @@ class GAN(GensModule):
         with torch.no_grad():
             fake = self.generator(self.noise(len(real)), self._gen_labels(y))
         loss = self.d_loss_fn(self.discriminator(real, y), self.discriminator(fake, y))
-        return loss, {"d_loss": loss}
+        logs = {"d_loss": loss}
+        if self.r1_gamma > 0:
+            r1 = r1_penalty(self.discriminator, real, y, scaler=self.grad_scaler())
+            loss = loss + 0.5 * self.r1_gamma * r1
+            logs["r1"] = r1.detach()
+        return loss, logs
+
+    def grad_scaler(self):
+        """The GradScaler of fp16 mixed precision (for penalties on input gradients), or None."""
+        return getattr(self.trainer.precision_plugin, "scaler", None) if self._trainer else None
 
     def g_objective(self, real, y) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         fake = self.generator(self.noise(len(real)), self._gen_labels(y))
@@ -212,10 +236,33 @@ class GAN(GensModule):
             s.step()
 
     def validation_step(self, batch, batch_idx):
-        """Sample-based metrics are computed by callbacks at the end of the epoch."""
+        """Held-out discriminator losses; sample-based metrics come from callbacks."""
+        self._log_eval(batch, batch_idx, "val")
 
     def test_step(self, batch, batch_idx):
-        """Sample-based metrics are computed by callbacks at the end of the epoch."""
+        self._log_eval(batch, batch_idx, "test")
+
+    @torch.no_grad()
+    def eval_losses(self, real, y, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """The D objective on held-out data against fresh samples (for Wasserstein critics,
+        ``wdist`` = -loss estimates the distance, the curve Arjovsky et al. 2017 track)."""
+        y = y if self.conditional else None
+        fake = self.generator(self.noise(len(real), generator), self._gen_labels(y))
+        d_loss = self.d_loss_fn(self.discriminator(real, y), self.discriminator(fake, y))
+        out = {"d_loss": d_loss}
+        if getattr(self.d_loss_fn, "__name__", "") == "d_wasserstein":
+            out["wdist"] = -d_loss
+        return out
+
+    def _log_eval(self, batch, batch_idx, prefix: str) -> None:
+        # A seeded generator: evaluation must not move the training RNG.
+        g = torch.Generator(device=self.device).manual_seed(10_000 + batch_idx)
+        losses = self.eval_losses(batch[0], batch[1], g)
+        self.log_dict(
+            {f"{prefix}/{k}": v.float() for k, v in losses.items()},
+            on_epoch=True,
+            batch_size=len(batch[0]),
+        )
 
     def configure_optimizers(self):
         make_d, make_g = self._optimizer_factories
@@ -234,6 +281,10 @@ class GAN(GensModule):
         dm = self.trainer.datamodule if self._trainer is not None else None
         if getattr(dm, "modes", None) is not None:
             return "val/rkl", "min"
+        if self.is_image and any(
+            getattr(cb, "fid_active", False) for cb in self.trainer.callbacks
+        ):
+            return "val/fid", "min"
         return None
 
     def extra_state(self) -> dict[str, Any]:

@@ -2,6 +2,11 @@
 
 - ``gradient_penalty``: WGAN-GP, Gulrajani et al. 2017, E[(||grad D(x_hat)||_2 - 1)^2] on
   x_hat = eps * x + (1 - eps) * G(z), eps ~ U[0, 1] per example.
+- ``r1_penalty``: Mescheder et al. 2018 (Which Training Methods for GANs do actually Converge?),
+  E_x[||grad D(x)||^2] on real data; the loss adds gamma / 2 times it.
+
+A packed critic (PacGAN, ``critic.pack = m``) judges m consecutive samples as one point: the
+interpolation coefficient is shared within a pack and the norm taken over the whole pack.
 
 Under a GradScaler (fp16 mixed precision), pass ``scaler``: the critic output is scaled before
 ``autograd.grad`` and the gradients unscaled, PyTorch's AMP recipe for gradient penalties.
@@ -13,11 +18,17 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["gradient_penalty", "interpolate"]
+from gens.utils.errors import ConfigError
+
+__all__ = ["gradient_penalty", "interpolate", "r1_penalty"]
 
 
-def interpolate(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    eps = torch.rand(len(real), *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+def interpolate(real: torch.Tensor, fake: torch.Tensor, pack: int = 1) -> torch.Tensor:
+    """``eps * real + (1 - eps) * fake`` with one ``eps ~ U[0, 1]`` per run of ``pack`` rows."""
+    if len(real) % pack:
+        raise ConfigError(f"a batch of {len(real)} cannot be packed by {pack}; use a multiple")
+    shape = (len(real) // pack, *([1] * (real.dim() - 1)))
+    eps = torch.rand(shape, device=real.device, dtype=real.dtype).repeat_interleave(pack, 0)
     return eps * real + (1 - eps) * fake
 
 
@@ -30,13 +41,30 @@ def gradient_penalty(
     scaler: torch.amp.GradScaler | None = None,
 ) -> torch.Tensor:
     """Mean of ``(||grad_x critic(x_hat)||_2 - center)^2`` over random interpolates ``x_hat``."""
-    x_hat = interpolate(real.detach(), fake.detach()).requires_grad_(True)
-    out = critic(x_hat) if y is None else critic(x_hat, y)
+    pack = int(getattr(critic, "pack", 1))
+    x_hat = interpolate(real.detach(), fake.detach(), pack).requires_grad_(True)
+    grad = _input_grad(critic, x_hat, y, scaler)
+    norm = grad.float().reshape(len(grad) // pack, -1).norm(2, dim=1)
+    return ((norm - center) ** 2).mean()
+
+
+def _input_grad(critic, x, y, scaler):
+    out = critic(x) if y is None else critic(x, y)
     out = out.sum()
     if scaler is not None:
         out = scaler.scale(out)
-    (grad,) = torch.autograd.grad(out, x_hat, create_graph=True)
-    if scaler is not None:
-        grad = grad / scaler.get_scale()
-    norm = grad.float().reshape(len(grad), -1).norm(2, dim=1)
-    return ((norm - center) ** 2).mean()
+    (grad,) = torch.autograd.grad(out, x, create_graph=True)
+    return grad / scaler.get_scale() if scaler is not None else grad
+
+
+def r1_penalty(
+    critic: Callable[..., torch.Tensor],
+    real: torch.Tensor,
+    y: torch.Tensor | None = None,
+    scaler: torch.amp.GradScaler | None = None,
+) -> torch.Tensor:
+    """Mean over real examples (packs, for a packed critic) of ``||grad_x critic(x)||_2^2``."""
+    pack = int(getattr(critic, "pack", 1))
+    x = real.detach().requires_grad_(True)
+    grad = _input_grad(critic, x, y, scaler)
+    return grad.float().reshape(len(grad) // pack, -1).pow(2).sum(1).mean()

@@ -24,10 +24,6 @@ class WGANGP(GAN):
             raise ConfigError(f"model.gp_weight must be >= 0, got {gp_weight}")
         self.gp_weight, self.gp_center = float(gp_weight), float(gp_center)
 
-    def grad_scaler(self):
-        """The GradScaler of fp16 mixed precision, or ``None``."""
-        return getattr(self.trainer.precision_plugin, "scaler", None) if self._trainer else None
-
     def d_objective(self, real, y):
         with torch.no_grad():
             fake = self.generator(self.noise(len(real)), self._gen_labels(y))

@@ -1,6 +1,34 @@
 """Plain ``nn.Module`` networks (no Lightning). Generators take ``(z, y=None)`` and return data
-of ``data_shape``; discriminators take ``(x, y=None)`` and return one logit per example."""
+of ``data_shape``; discriminators take ``(x, y=None)`` and return one logit per example;
+coupling nets map ``in`` to ``out`` features/channels (the scale and shift of a coupling)."""
 
+from gens.nets.began import BEGANDiscriminator, BEGANGenerator
+from gens.nets.coupling_nets import CouplingMLP, CouplingResNet, GlowNet, ZeroConv2d
+from gens.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from gens.nets.joint import JointDiscriminator, MLPReconstructor
+from gens.nets.minibatch import MinibatchDiscrimination, MinibatchDiscriminator, MinibatchStdDev
 from gens.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, mlp
+from gens.nets.pack import PackedDiscriminator
+from gens.nets.select import by_data_kind
 
-__all__ = ["Maxout", "MLPDiscriminator", "MLPGenerator", "mlp"]
+__all__ = [
+    "BEGANDiscriminator",
+    "BEGANGenerator",
+    "by_data_kind",
+    "CouplingMLP",
+    "CouplingResNet",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "GlowNet",
+    "JointDiscriminator",
+    "Maxout",
+    "MinibatchDiscrimination",
+    "MinibatchDiscriminator",
+    "MinibatchStdDev",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "MLPReconstructor",
+    "PackedDiscriminator",
+    "ZeroConv2d",
+    "mlp",
+]

@@ -1,0 +1,71 @@
+"""Packing: the discriminator judges m samples at once (PacGAN, Lin et al. 2018).
+
+``PackedDiscriminator`` wraps any discriminator factory. It builds the inner network for inputs
+m times as large along the feature dimension (vectors ``(m*D,)``, images ``(m*C, H, W)``) and,
+on a batch of N samples, concatenates each run of m consecutive samples into one packed input,
+returning N/m logits. Real and generated batches are packed the same way (the GAN calls D on
+each separately, so a pack never mixes real and generated samples), and every loss that
+averages over D's outputs works unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from gens.utils.errors import ConfigError
+
+__all__ = ["PackedDiscriminator", "pack_samples", "packed_shape"]
+
+
+def packed_shape(data_shape: Sequence[int], pack: int) -> tuple[int, ...]:
+    """The shape of one packed input: the first (feature or channel) dimension times ``pack``."""
+    data_shape = tuple(int(s) for s in data_shape)
+    return (data_shape[0] * pack, *data_shape[1:])
+
+
+def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:
+    """``(N, d0, ...) -> (N/pack, pack*d0, ...)``: samples ``i*pack .. i*pack+pack-1`` form pack i,
+    concatenated along dimension 1 in that order."""
+    n = len(x)
+    if n % pack:
+        raise ConfigError(
+            f"PacGAN packing needs a batch divisible by pack={pack}, got a batch of {n}; "
+            f"choose data.batch_size (and eval batch) as a multiple of {pack}"
+        )
+    return x.reshape(n // pack, pack * x.shape[1], *x.shape[2:])
+
+
+class PackedDiscriminator(nn.Module):
+    """Any discriminator, made to see ``pack`` samples at a time.
+
+    Args:
+        discriminator: factory ``(data_shape=, num_classes=) -> nn.Module``.
+        data_shape: shape of one (unpacked) example.
+        pack: the packing degree m (PacGAN2/3/4 are 2, 3, 4); 1 is the plain discriminator.
+        num_classes: conditional discriminators are not packed (labels cannot be packed the
+            same way for every network); raises ``ConfigError``.
+    """
+
+    def __init__(
+        self,
+        discriminator: Callable[..., nn.Module],
+        data_shape: Sequence[int],
+        pack: int = 2,
+        num_classes: int | None = None,
+    ):
+        super().__init__()
+        if int(pack) < 1:
+            raise ConfigError(f"model.discriminator.pack must be >= 1, got {pack}")
+        if num_classes:
+            raise ConfigError(
+                "PacGAN packing is for unconditional discriminators; set model.conditional=false"
+            )
+        self.pack = int(pack)
+        self.data_shape = tuple(int(s) for s in data_shape)
+        self.inner = discriminator(data_shape=packed_shape(self.data_shape, self.pack))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.inner(pack_samples(x, self.pack))

@@ -1,0 +1,64 @@
+"""Every config group composes; trainer, logger and callback configs instantiate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+import pytest
+
+from gens.train import build
+
+ROOT = Path(__file__).resolve().parents[1] / "configs"
+
+
+def _choices(group: str) -> list[str]:
+    return sorted(p.stem for p in (ROOT / group).glob("*.yaml"))
+
+
+def test_default_config_is_the_embedded_default(cfg_factory):
+    cfg = cfg_factory([], tiny=False)
+    assert cfg.data.name == "grid25"
+    assert cfg.trainer.accelerator == "cpu"
+    dm, model = build(cfg)
+    assert dm.shape == (2,) and model.data_shape == (2,)
+
+
+@pytest.mark.parametrize("name", _choices("logger"))
+def test_logger_configs_instantiate(cfg_factory, name, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    cfg = cfg_factory([f"logger={name}"])
+    for lg in (cfg.logger or {}).values():
+        hydra.utils.instantiate(lg)
+
+
+@pytest.mark.parametrize("name", _choices("callbacks"))
+def test_callback_configs_instantiate(cfg_factory, name):
+    cfg = cfg_factory([f"callbacks={name}"], tiny=False)
+    for cb in (cfg.callbacks or {}).values():
+        if cb is not None:
+            hydra.utils.instantiate(cb)
+
+
+@pytest.mark.parametrize("name", [c for c in _choices("trainer") if c not in ("gpu", "ddp")])
+def test_cpu_trainer_configs_instantiate(cfg_factory, name):
+    cfg = cfg_factory([f"trainer={name}"], tiny=False)
+    hydra.utils.instantiate(cfg.trainer)
+
+
+@pytest.mark.parametrize("name", ["gpu", "ddp"])
+def test_gpu_trainer_configs_compose(cfg_factory, name):
+    cfg = cfg_factory([f"trainer={name}"], tiny=False)
+    assert cfg.trainer.accelerator == "gpu"
+
+
+@pytest.mark.parametrize("name", _choices("debug"))
+def test_debug_configs_compose(cfg_factory, name):
+    cfg_factory([f"debug={name}"], tiny=False)
+
+
+@pytest.mark.parametrize("name", _choices("hparams_search"))
+def test_hparams_search_configs_compose(cfg_factory, name):
+    cfg = cfg_factory([f"hparams_search={name}"], tiny=False)
+    assert cfg.optimized_metric

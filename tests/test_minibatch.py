@@ -1,0 +1,85 @@
+"""Minibatch discrimination and minibatch stddev against direct computations."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+import torch
+from torch import nn
+
+from gens.nets import (
+    MinibatchDiscrimination,
+    MinibatchDiscriminator,
+    MinibatchStdDev,
+    MLPDiscriminator,
+)
+from gens.utils.errors import ConfigError
+
+
+def test_minibatch_discrimination_matches_the_definition():
+    torch.manual_seed(0)
+    layer = MinibatchDiscrimination(6, num_kernels=4, kernel_dim=3)
+    f = torch.randn(5, 6)
+    out = layer(f)
+    assert out.shape == (5, 6 + 4)
+    torch.testing.assert_close(out[:, :6], f)
+    m = (f @ layer.T).view(5, 4, 3)
+    for i in range(5):
+        for b in range(4):
+            o = sum(torch.exp(-(m[i, b] - m[j, b]).abs().sum()) for j in range(5) if j != i)
+            torch.testing.assert_close(out[i, 6 + b], o, rtol=1e-5, atol=1e-6)
+
+
+def test_minibatch_features_see_a_collapsed_batch():
+    torch.manual_seed(0)
+    layer = MinibatchDiscrimination(4, num_kernels=8, kernel_dim=2)
+    diverse = torch.randn(10, 4) * 5
+    collapsed = diverse[:1].expand(10, 4)
+    assert layer(collapsed)[:, 4:].mean() > layer(diverse)[:, 4:].mean() + 1.0
+    # and gradients reach T
+    layer(diverse).sum().backward()
+    assert layer.T.grad is not None and layer.T.grad.abs().sum() > 0
+
+
+def test_minibatch_stddev_matches_the_definition():
+    x = torch.randn(8, 3)
+    out = MinibatchStdDev(group_size=4)(x)
+    assert out.shape == (8, 4)
+    for i in range(8):
+        group = x[i % 2 :: 2]  # sample i is in group i % (N / G)
+        std = (group.var(0, unbiased=False) + 1e-8).sqrt().mean()
+        torch.testing.assert_close(out[i, 3], std)
+    img = torch.randn(4, 2, 3, 3)
+    out = MinibatchStdDev(group_size=4)(img)
+    assert out.shape == (4, 3, 3, 3)
+    expected = (img.var(0, unbiased=False) + 1e-8).sqrt().mean()
+    torch.testing.assert_close(out[:, 2], expected.expand(4, 3, 3))
+    with pytest.raises(ConfigError, match="group_size"):
+        MinibatchStdDev(group_size=4)(torch.randn(6, 3))
+
+
+@pytest.mark.parametrize("kind,extra", [("mbd", 7), ("stddev", 1)])
+def test_minibatch_discriminator_appends_to_features(kind, extra):
+    d = MinibatchDiscriminator(
+        partial(MLPDiscriminator, hidden=(16, 8), maxout=2), (2,), kind=kind, num_kernels=7
+    )
+    x = torch.randn(12, 2)
+    assert d.features(x).shape == (12, 8 + extra)
+    assert d.head.in_features == 8 + extra
+    assert d(x).shape == (12,)
+    # the logit of a sample depends on the rest of the batch
+    x2 = x.clone()
+    x2[1:] = 0.0
+    assert not torch.allclose(d(x)[0], d(x2)[0])
+
+
+def test_minibatch_discriminator_errors():
+    class NoFeatures(nn.Module):
+        def __init__(self, data_shape, num_classes=None):
+            super().__init__()
+
+    with pytest.raises(ConfigError, match="features"):
+        MinibatchDiscriminator(NoFeatures, (2,))
+    with pytest.raises(ConfigError, match="kind"):
+        MinibatchDiscriminator(partial(MLPDiscriminator, hidden=(8,)), (2,), kind="nope")

@@ -1,0 +1,137 @@
+"""Unrolled GAN: the differentiable optimizer replays torch's, and unrolling changes G's grad."""
+
+from __future__ import annotations
+
+import copy
+from functools import partial
+
+import pytest
+import torch
+
+from gens.gan import GAN, UnrolledGAN
+from gens.gan.unrolled import DifferentiableOptimizer
+from gens.nets import MLPDiscriminator, MLPGenerator
+from gens.utils.errors import ConfigError
+
+
+def _model(cls=UnrolledGAN, **kw):
+    torch.manual_seed(0)
+    return cls(
+        partial(MLPGenerator, hidden=(32, 32)),
+        partial(MLPDiscriminator, hidden=(32, 32), maxout=3),
+        partial(torch.optim.Adam, lr=1e-2, betas=(0.5, 0.999)),
+        partial(torch.optim.Adam, lr=1e-2, betas=(0.5, 0.999)),
+        data_shape=(2,),
+        latent_dim=2,
+        **kw,
+    )
+
+
+def _d_step(model, opt, real):
+    """One real discriminator step, so the optimizer has moments to replay."""
+    loss, _ = GAN.d_objective(model, real, None)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        partial(torch.optim.Adam, lr=1e-2, betas=(0.5, 0.99), weight_decay=1e-3),
+        partial(torch.optim.AdamW, lr=1e-2, weight_decay=1e-2),
+        partial(torch.optim.SGD, lr=1e-2, momentum=0.9),
+    ],
+)
+def test_differentiable_step_matches_torch_optimizer(make):
+    torch.manual_seed(0)
+    net = torch.nn.Linear(3, 1)
+    opt = make(net.parameters())
+    x = torch.randn(8, 3)
+    for _ in range(3):  # build up optimizer state, then compare the next two steps
+        opt.zero_grad()
+        net(x).pow(2).mean().backward()
+        opt.step()
+    params = [p.detach().clone().requires_grad_(True) for p in net.parameters()]
+    diff = DifferentiableOptimizer(opt, list(net.parameters()))
+    for _ in range(2):
+        loss = torch.func.functional_call(net, dict(zip(["weight", "bias"], params)), (x,))
+        grads = torch.autograd.grad(loss.pow(2).mean(), params, create_graph=True)
+        params = diff.step(params, grads)
+        opt.zero_grad()
+        net(x).pow(2).mean().backward()
+        opt.step()
+        for a, b in zip(params, net.parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def _g_grads(model, opt, real, k):
+    model.unroll_steps = k
+    model.generator.zero_grad()
+    torch.manual_seed(7)
+    model.unrolled_g_loss(real, None, opt).backward()
+    return torch.cat([p.grad.flatten() for p in model.generator.parameters()])
+
+
+def test_unrolling_changes_the_generator_gradient():
+    model = _model()
+    opt = torch.optim.Adam(model.discriminator.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    real = torch.randn(64, 2)
+    _d_step(model, opt, real)
+    d_before = copy.deepcopy(model.discriminator.state_dict())
+    state_before = {k: v.clone() for k, v in opt.state_dict()["state"][0].items()}
+
+    g0 = _g_grads(model, opt, real, 0)
+    g5 = _g_grads(model, opt, real, 5)
+    # k = 0 is exactly the plain GAN's non-saturating generator gradient
+    model.generator.zero_grad()
+    torch.manual_seed(7)
+    GAN.g_objective(model, real, None)[0].backward()
+    plain = torch.cat([p.grad.flatten() for p in model.generator.parameters()])
+    torch.testing.assert_close(g0, plain)
+    assert (g5 - g0).norm() > 1e-3 * g0.norm()
+    assert torch.isfinite(g5).all()
+    # unrolling leaves the real discriminator and its optimizer untouched
+    for k, v in model.discriminator.state_dict().items():
+        torch.testing.assert_close(v, d_before[k])
+    for k, v in opt.state_dict()["state"][0].items():
+        torch.testing.assert_close(v, state_before[k])
+
+
+def test_unrolled_generator_gradient_is_the_gradient_through_the_updates():
+    """k = 1 by hand: theta_1 = adam(theta_0, grad), G loss on D(theta_1), autograd through.
+    (Maxout pieces that never won have v = 0, where sqrt's derivative is infinite; both sides
+    add the same 1e-30 under the root.)"""
+    model = _model()
+    opt = torch.optim.Adam(model.discriminator.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    real = torch.randn(32, 2)
+    _d_step(model, opt, real)
+    g1 = _g_grads(model, opt, real, 1)
+
+    model.generator.zero_grad()
+    torch.manual_seed(7)
+    fake = model.generator(model.noise(32))
+    names = [n for n, _ in model.discriminator.named_parameters()]
+    p0 = [p.detach().requires_grad_(True) for p in model.discriminator.parameters()]
+    d = lambda ps, x: torch.func.functional_call(model.discriminator, dict(zip(names, ps)), (x,))  # noqa: E731
+    loss_d = model.d_loss_fn(d(p0, real), d(p0, fake))
+    grads = torch.autograd.grad(loss_d, p0, create_graph=True)
+    b1, b2 = 0.5, 0.999
+    p1 = []
+    for p, g, pt in zip(p0, grads, model.discriminator.parameters()):
+        st = opt.state[pt]
+        t = float(st["step"]) + 1
+        m = b1 * st["exp_avg"] + (1 - b1) * g
+        v = b2 * st["exp_avg_sq"] + (1 - b2) * g * g
+        p1.append(p - 1e-2 * (m / (1 - b1**t)) / ((v / (1 - b2**t) + 1e-30).sqrt() + 1e-8))
+    model.g_loss_fn(d(p1, fake)).backward()
+    by_hand = torch.cat([p.grad.flatten() for p in model.generator.parameters()])
+    torch.testing.assert_close(g1, by_hand, rtol=1e-4, atol=1e-6)
+
+
+def test_unrolled_rejects_bad_settings():
+    with pytest.raises(ConfigError, match="unroll_steps"):
+        _model(unroll_steps=-1)
+    net = torch.nn.Linear(2, 1)
+    with pytest.raises(ConfigError, match="RMSprop"):
+        DifferentiableOptimizer(torch.optim.RMSprop(net.parameters()), list(net.parameters()))
