@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from torch.utils.data import Dataset
 
 from gens.data.images import ImageDataModule, working_dir
 from gens.utils.errors import ConfigError, DataError
+from gens.utils.safe_pickle import restricted_load
 
 __all__ = [
     "MNISTDataModule",
@@ -108,7 +108,7 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, list[int]]:
     """One pickled CIFAR-10 batch -> uint8 ``(N, 32, 32, 3)`` images and labels."""
     try:
         with open(path, "rb") as f:
-            entry = pickle.load(f, encoding="latin1")
+            entry = restricted_load(f, encoding="latin1")  # a pickle, but no code may run
         data = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
         labels = list(entry["labels"])
     except Exception as e:  # truncated file, wrong pickle, missing keys

@@ -157,3 +157,27 @@ def test_no_secret_in_wandb_offline_files(run_main, monkeypatch):
     assert r.code == 0, r.err[-2000:]
     assert list(r.run_dir.glob("wandb/offline-run-*"))
     assert _files_containing(r.run_dir, SECRETS.values()) == []
+
+
+def test_pickle_format_data_files_cannot_run_code(tmp_path):
+    """CIFAR-10's python batches are pickles by format: only numpy arrays and plain containers
+    are unpickled; anything else is a DataError and the payload does not run."""
+    import pickle
+
+    import numpy as np
+
+    from gens.data.vision import read_cifar_batch
+    from gens.utils.errors import DataError
+
+    good = tmp_path / "data_batch_1"
+    data = np.arange(2 * 3072, dtype=np.uint8).reshape(2, 3072)
+    good.write_bytes(pickle.dumps({"data": data, "labels": [3, 7], "batch_label": "b"}))
+    images, labels = read_cifar_batch(good)
+    assert images.shape == (2, 32, 32, 3) and labels == [3, 7]
+
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "data_batch_2"
+    evil.write_bytes(pickle.dumps({"data": data, "labels": [0, 1], "x": _Payload(marker)}))
+    with pytest.raises(DataError, match="refused to unpickle global"):
+        read_cifar_batch(evil)
+    assert not marker.exists()
