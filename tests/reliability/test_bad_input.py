@@ -178,3 +178,13 @@ def test_on_disk_data_set_without_files(run_main, cfg_factory, tmp_path, data, s
     extra = ["data.download=false"] if "download" in composed else []
     r = run_main([*TINY, f"data={data}", f"data.{keys[0]}={folder}", *extra], fast=False)
     assert_clean_failure(r, str(folder))
+
+
+def test_pack_not_dividing_the_batch(run_main):
+    """Found at the first step (the loader's batch size is known only then): still a one-line
+    error and no run directory left behind."""
+    if not (ROOT / "configs" / "model" / "pacgan.yaml").is_file():
+        pytest.skip("PacGAN not merged")
+    r = run_main(["model=pacgan", "data=ring8", "data.batch_size=99"])
+    assert_clean_failure(r, "pack=2", "data.batch_size")
+    assert not r.run_dir.exists(), sorted(p.name for p in r.run_dir.rglob("*"))
