@@ -82,3 +82,44 @@ def test_bf16_autocast_reaches_the_networks(cfg_factory):
     )
     trainer.fit(model, datamodule=dm)
     assert torch.bfloat16 in probe.dtypes
+
+
+def test_fp16_grad_scaler_reaches_the_penalty(cfg_factory, monkeypatch):
+    """The 16-mixed path of GPUs, on CPU: Lightning's MixedPrecision plugin with a GradScaler;
+    WGAN-GP hands the trainer's scaler to the penalty, and training stays finite."""
+    from pytorch_lightning.plugins.precision import MixedPrecision
+
+    import gens.gan.wgan_gp as wgan_gp_module
+
+    seen = []
+
+    def spy(*args, scaler=None, **kwargs):
+        seen.append(scaler)
+        return gradient_penalty(*args, scaler=scaler, **kwargs)
+
+    monkeypatch.setattr(wgan_gp_module, "gradient_penalty", spy)
+    cfg = cfg_factory(
+        [
+            "model=wgan_gp",
+            "data=digits",
+            "data.image_size=16",
+            "data.batch_size=8",
+            "model.generator.image.width=4",
+            "model.discriminator.image.width=4",
+        ]
+    )
+    dm, model = build(cfg)
+    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        plugins=[MixedPrecision("16-mixed", "cpu", scaler=scaler)],
+        max_steps=3,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, datamodule=dm)
+    assert len(seen) == 3 and all(s is scaler for s in seen)
+    assert all(torch.isfinite(p).all() for p in model.parameters())

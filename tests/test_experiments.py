@@ -20,11 +20,10 @@ EXPERIMENTS = sorted(p.stem for p in (ROOT / "configs" / "experiment").glob("*.y
 def test_experiment_fast_dev_run(cfg_factory, tmp_path, name):
     cfg = cfg_factory([f"experiment={name}", "+trainer.fast_dev_run=true"])
     extra = []
-    if "root" in cfg.data:
-        from tests.fakedata import make_fake  # on-disk sets only
+    if "root" in cfg.data:  # a set on disk: write a tiny fake copy in its real format
+        from tests.fakedata import make_fake
 
-        root = make_fake(cfg.data, tmp_path / "data")
-        extra.append(f"data.root={root}")
+        extra += make_fake(cfg.hydra.runtime.choices.data, tmp_path / "data")
     if "n_train" in cfg.data:
         extra.append("data.n_train=1000")
     if extra:

@@ -36,6 +36,8 @@ EXPECT = {
 
 @pytest.mark.parametrize("name", list(EXPECT))
 def test_data_config_on_fake_set(cfg_factory, tmp_path, name):
+    if name == "lsun":
+        pytest.importorskip("lmdb")
     overrides = make_fake(name, tmp_path / name)
     cfg = cfg_factory([f"data={name}", *overrides, "data.batch_size=8"])
     dm = instantiate(cfg.data)
@@ -116,6 +118,7 @@ def test_celeba_attribute_labels_and_nested_layout(tmp_path):
 
 
 def test_lsun_categories_as_labels(tmp_path):
+    pytest.importorskip("lmdb")
     make_fake_lsun(tmp_path, "bedroom")
     make_fake_lsun(tmp_path, "kitchen", n_train=10)
     dm = LSUNDataModule(root=str(tmp_path), category=["bedroom", "kitchen"], batch_size=4)

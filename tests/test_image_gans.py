@@ -180,3 +180,22 @@ def test_fixed_noise_sample_grid_is_deterministic():
     assert torch.equal(a, b)
     t = m.sample(8, truncation=0.5, generator=torch.Generator().manual_seed(0))
     assert t.shape == (8, 1, 16, 16)
+
+
+def test_wgan_critic_boost_schedule():
+    """100 critic steps early and every 500th G step in the authors' code; scaled down here."""
+    m = _tiny(WGAN, n_critic=2, critic_boost={"iters": 5, "first": 2, "every": 4})
+    per_g = []
+    d = 0
+    while m.g_steps < 9:
+        d += 1
+        if m.generator_step_due():
+            per_g.append(d)
+            d = 0
+            m.g_steps += 1
+    # G steps 0, 1 (first two) and 4, 8 (every 4th) wait for 5 critic steps, the rest for 2
+    assert per_g == [5, 5, 2, 2, 5, 2, 2, 2, 5]
+    plain = _tiny(WGAN, n_critic=3)
+    assert [plain.generator_step_due() for _ in range(6)] == [False, False, True] * 2
+    with pytest.raises(ConfigError):
+        _tiny(WGAN, critic_boost={"iters": 0})

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +23,6 @@ from torch.utils.data import Dataset
 
 from gens.data.images import ImageDataModule, working_dir
 from gens.utils.errors import ConfigError, DataError
-from gens.utils.safe_pickle import restricted_load
 
 __all__ = [
     "MNISTDataModule",
@@ -104,11 +104,28 @@ CIFAR_DIR = "cifar-10-batches-py"
 CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
 
 
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles plain containers and numpy arrays only: CIFAR's batches are pickles, and a
+    file that names any other class (which could run code) is refused."""
+
+    _ALLOWED = {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
+
+
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, list[int]]:
     """One pickled CIFAR-10 batch -> uint8 ``(N, 32, 32, 3)`` images and labels."""
     try:
         with open(path, "rb") as f:
-            entry = restricted_load(f, encoding="latin1")  # a pickle, but no code may run
+            entry = _ArrayUnpickler(f, encoding="latin1").load()
         data = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
         labels = list(entry["labels"])
     except Exception as e:  # truncated file, wrong pickle, missing keys

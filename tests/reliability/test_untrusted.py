@@ -178,6 +178,6 @@ def test_pickle_format_data_files_cannot_run_code(tmp_path):
     marker = tmp_path / "pwned"
     evil = tmp_path / "data_batch_2"
     evil.write_bytes(pickle.dumps({"data": data, "labels": [0, 1], "x": _Payload(marker)}))
-    with pytest.raises(DataError, match="refused to unpickle global"):
+    with pytest.raises(DataError, match="refus"):
         read_cifar_batch(evil)
     assert not marker.exists()
