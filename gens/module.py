@@ -121,7 +121,10 @@ class GensModule(pl.LightningModule):
             k: float(v) for k, v in losses.items() if torch.is_tensor(v) and not torch.isfinite(v)
         }
         what = "non-finite loss " + ", ".join(f"{k}={v}" for k, v in bad.items())
-        if self.nonfinite == "skip":
+        # Under DDP the other ranks may see finite losses: the decision is taken in sync by
+        # DivergenceGuard at the optimizer step (ranks would deadlock if only one raised here).
+        distributed = self._trainer is not None and self.trainer.world_size > 1
+        if self.nonfinite == "skip" or distributed:
             self._skip_next_step = what
             return False
         raise DivergenceError(divergence_message(self, what))

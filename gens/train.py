@@ -175,7 +175,13 @@ def _remove_if_empty_run(output_dir: Path) -> None:
     if not output_dir.is_dir():
         return
     keep = {".hydra", "train.log"}
-    if all(p.name in keep for p in output_dir.iterdir()):
+
+    def setup_only(p: Path) -> bool:  # what Hydra and the loggers write before the first step
+        if p.name in keep:
+            return True
+        return p.is_dir() and all(f.name == "hparams.yaml" for f in p.rglob("*") if f.is_file())
+
+    if all(setup_only(p) for p in output_dir.iterdir()):
         shutil.rmtree(output_dir, ignore_errors=True)
 
 

@@ -5,8 +5,9 @@ calls for automatic and manual optimization alike, so it covers every model with
 Policy ``stop`` raises ``DivergenceError`` naming step, parameter and likely cause; ``skip``
 drops that step (every gradient set to ``None``, so Adam/SGD leave parameters and moments
 untouched) with a warning, and stops once one optimizer skipped ``max_skips`` steps in a row.
-A NaN loss flagged by ``GensModule.check_finite`` is handled the same way. Under fp16 mixed
-precision the GradScaler owns inf gradients (it skips those steps and lowers the scale), so only
+A NaN loss flagged by ``GensModule.check_finite`` is handled the same way. Under DDP the decision
+is OR-reduced across ranks, so all ranks stop or skip together. Under fp16 mixed precision the
+GradScaler owns inf gradients (it skips those steps and lowers the scale), so only
 losses are checked there.
 
 ``gens.train`` always adds it, from the ``divergence`` config key.
@@ -65,10 +66,15 @@ class DivergenceGuard(pl.Callback):
             ),
             0,
         )
-        if not flagged and bad is None:
+        failed = bool(flagged) or bad is not None
+        if trainer.world_size > 1:  # every rank takes the same decision
+            failed = trainer.strategy.reduce_boolean_decision(failed, all=False)
+        if not failed:
             self.in_a_row[index] = 0
             return
-        what = flagged if flagged else f"non-finite gradient of {bad}"
+        what = flagged or (
+            f"non-finite gradient of {bad}" if bad else "a non-finite loss on another rank"
+        )
         if self.policy == "stop":
             raise DivergenceError(divergence_message(pl_module, what))
         self.in_a_row[index] = self.in_a_row.get(index, 0) + 1

@@ -76,7 +76,7 @@ class GracefulInterrupt(pl.Callback):
             return
         self.requested = True
         path = self._path(trainer)
-        trainer.save_checkpoint(path)
+        trainer.save_checkpoint(path, weights_only=False)
         self.saved_path, self.step = path, trainer.global_step
         # stop now, even inside the first epoch (min_epochs would otherwise keep it going)
         trainer.fit_loop.min_epochs = 0

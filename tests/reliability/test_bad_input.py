@@ -12,7 +12,9 @@ import torch
 
 from gens.utils.checkpoint import load_model, read_checkpoint
 from gens.utils.errors import CheckpointError
+from tests.conftest import TINY
 
+ROOT = Path(__file__).resolve().parents[2]
 GAN = ["model=gan", "data=ring8"]
 
 
@@ -153,3 +155,36 @@ def test_failure_keeps_earlier_results(run_main, tmp_path):
     bad = run_main(["model=wgan_gp", "data=ring8", f"ckpt_path={ckpt}"], name="third")
     assert_clean_failure(bad, "holds a GAN")
     assert {p: _digest(p) for p in ok.run_dir.rglob("*") if p.is_file()} == files
+
+
+# On-disk data sets (merged later) are found from their configs: any data config with a folder
+# key must fail cleanly, naming the folder, when that folder is missing or empty.
+DATA_DIR = ROOT / "configs" / "data"
+FOLDER_KEYS = ("root", "data_dir", "path", "dir", "folder")
+EMBEDDED = {"ring8", "grid25", "moons", "checkerboard", "spirals", "gauss1d", "digits"}
+ON_DISK = sorted(p.stem for p in DATA_DIR.glob("*.yaml") if p.stem not in EMBEDDED)
+
+
+@pytest.mark.parametrize("state", ["missing", "empty"])
+@pytest.mark.parametrize("data", ON_DISK or [pytest.param("none", marks=pytest.mark.skip)])
+def test_on_disk_data_set_without_files(run_main, cfg_factory, tmp_path, data, state):
+    composed = cfg_factory([f"data={data}"], sub="probe").data
+    keys = [k for k in FOLDER_KEYS if k in composed]
+    if not keys:
+        pytest.skip(f"data={data} has none of {FOLDER_KEYS}")
+    folder = tmp_path / "nothing_here"
+    if state == "empty":
+        folder.mkdir()
+    extra = ["data.download=false"] if "download" in composed else []
+    r = run_main([*TINY, f"data={data}", f"data.{keys[0]}={folder}", *extra], fast=False)
+    assert_clean_failure(r, str(folder))
+
+
+def test_pack_not_dividing_the_batch(run_main):
+    """Found at the first step (the loader's batch size is known only then): still a one-line
+    error and no run directory left behind."""
+    if not (ROOT / "configs" / "model" / "pacgan.yaml").is_file():
+        pytest.skip("PacGAN not merged")
+    r = run_main(["model=pacgan", "data=ring8", "data.batch_size=99"])
+    assert_clean_failure(r, "pack=2", "data.batch_size")
+    assert not r.run_dir.exists(), sorted(p.name for p in r.run_dir.rglob("*"))

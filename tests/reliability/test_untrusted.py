@@ -159,20 +159,25 @@ def test_no_secret_in_wandb_offline_files(run_main, monkeypatch):
     assert _files_containing(r.run_dir, SECRETS.values()) == []
 
 
-def test_cifar_batch_that_would_run_code_is_refused(tmp_path):
+def test_pickle_format_data_files_cannot_run_code(tmp_path):
+    """CIFAR-10's python batches are pickles by format: only numpy arrays and plain containers
+    are unpickled; anything else is a DataError and the payload does not run."""
     import pickle
+
+    import numpy as np
 
     from gens.data.vision import read_cifar_batch
     from gens.utils.errors import DataError
 
+    good = tmp_path / "data_batch_1"
+    data = np.arange(2 * 3072, dtype=np.uint8).reshape(2, 3072)
+    good.write_bytes(pickle.dumps({"data": data, "labels": [3, 7], "batch_label": "b"}))
+    images, labels = read_cifar_batch(good)
+    assert images.shape == (2, 32, 32, 3) and labels == [3, 7]
+
     marker = tmp_path / "pwned"
-
-    class Payload:
-        def __reduce__(self):
-            return (open, (str(marker), "w"))
-
-    path = tmp_path / "data_batch_1"
-    path.write_bytes(pickle.dumps({"data": Payload(), "labels": []}, protocol=2))
-    with pytest.raises(DataError, match="refusing to load"):
-        read_cifar_batch(path)
+    evil = tmp_path / "data_batch_2"
+    evil.write_bytes(pickle.dumps({"data": data, "labels": [0, 1], "x": _Payload(marker)}))
+    with pytest.raises(DataError, match="refus"):
+        read_cifar_batch(evil)
     assert not marker.exists()
