@@ -226,3 +226,11 @@ def test_sylvester_constraints_and_orthogonality():
 def test_amortized_layer_needs_context():
     with pytest.raises(ConfigError, match="pass context"):
         Planar(D, context_dim=C).inverse(torch.randn(2, D))
+
+
+def test_iaf_refuses_dimensions_too_large_for_sequential_density():
+    from gens.utils.errors import IncompatibleDataError
+
+    with pytest.raises(IncompatibleDataError, match="max_dim"):
+        iaf((1, 32, 32), num_layers=1, hidden=(8,))
+    assert len(iaf((1, 32, 32), num_layers=1, hidden=(8,), max_dim=None).transforms) == 1

@@ -42,9 +42,9 @@ def made_degrees(
 ) -> list[torch.Tensor]:
     """Degrees of the input layer and of every hidden layer.
 
-    Hidden degrees cycle through ``1..D-1`` (deterministic, every degree represented when the
-    layer is wide enough) or, with ``random=True``, are drawn uniformly from
-    ``[min degree of the previous layer, D-1]`` as in Germain et al. (2015).
+    Hidden degrees cycle through ``1..D-1`` (deterministic; every degree is represented when the
+    layer is wide enough, evenly spaced degrees otherwise) or, with ``random=True``, are drawn
+    uniformly from ``[min degree of the previous layer, D-1]`` as in Germain et al. (2015).
     """
     g = torch.Generator().manual_seed(seed)
     degrees = [order.long()]
@@ -55,8 +55,10 @@ def made_degrees(
         low = int(degrees[-1].min()) if len(degrees) > 1 else 1
         if random:
             deg = torch.randint(low, dim, (h,), generator=g)
-        else:
+        elif h >= dim - 1:
             deg = torch.arange(h) % (dim - 1) + 1
+        else:  # fewer units than degrees: spread them evenly so late outputs see late inputs
+            deg = torch.arange(h) * (dim - 1) // h + 1
         degrees.append(deg)
     return degrees
 
