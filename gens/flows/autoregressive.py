@@ -56,7 +56,7 @@ class MAFLayer(Transform):
 
     def _shift_logscale(self, x: torch.Tensor, context):
         p = self.made(x, context)
-        shift, raw = p[..., 0], p[..., 1]
+        shift, raw = p[:, 0], p[:, 1]
         return shift, self.scale_bound * torch.tanh(raw / self.scale_bound)
 
     def _flat(self, x: torch.Tensor) -> torch.Tensor:
