@@ -9,8 +9,8 @@ transformed conditioned on it (RealNVP eq. 9):
 Masks, as RealNVP defines them (Sec. 3.4, Fig. 3): ``checkerboard`` b = 1 where (i + j) is even,
 ``channel`` b = 1 on the first half of the channels; ``parity=1`` uses 1 - b, so alternating
 layers transform every dimension. On vectors ``alternate`` is NICE's odd/even partition and
-``half`` the first/second half. Channel and half partitions are applied by slicing (the net
-sees only the conditioning half); checkerboard and alternate by masking.
+``half`` the first/second half. Channel, half and alternate partitions are applied by indexing
+(the net sees only the conditioning part); the checkerboard by masking, as in RealNVP.
 
 Scales are soft-clamped, ``s = c * tanh(s_raw / c)``, so exp(s) stays in [e^-c, e^c] (the
 bounded scales of RealNVP's tanh and of zuko); ``scale="sigmoid"`` is Glow's
@@ -99,24 +99,24 @@ class Coupling(Transform):
         if scale not in ("exp", "sigmoid"):
             raise ConfigError(f"coupling scale must be exp or sigmoid, got '{scale}'")
         self.kind, self.scale, self.clamp = kind, scale, clamp
-        self.sliced = mask in ("channel", "half")
+        self.sliced = mask != "checkerboard"
         mult = 2 if kind == "affine" else 1
         c = shape[0]
         if self.sliced:
-            if c < 2:
+            if mask == "alternate":  # NICE's odd/even partition: even indices condition
+                cond = (torch.arange(c) + parity) % 2 == 0
+            else:  # first half conditions (parity 0) or the second half does (parity 1)
+                cond = torch.arange(c) < c // 2
+                cond = ~cond if parity else cond
+            if cond.all() or not cond.any():
                 raise ConfigError(f"mask '{mask}' needs >= 2 channels/features, got {c}")
-            cut = c // 2
-            # parity 0: the first half conditions; parity 1: the second half does.
-            self.cond = slice(0, cut) if parity == 0 else slice(cut, c)
-            self.trans = slice(cut, c) if parity == 0 else slice(0, cut)
-            n_cond, n_trans = len(range(c)[self.cond]), len(range(c)[self.trans])
-            self.net = net(n_cond + context_channels, n_trans * mult)
+            cond_idx, trans_idx = torch.nonzero(cond)[:, 0], torch.nonzero(~cond)[:, 0]
+            self.register_buffer("cond_idx", cond_idx)
+            self.register_buffer("trans_idx", trans_idx)
+            self.register_buffer("order", torch.argsort(torch.cat([cond_idx, trans_idx])))
+            self.net = net(len(cond_idx) + context_channels, len(trans_idx) * mult)
         else:
-            if mask == "checkerboard":
-                b = checkerboard_mask(shape, parity)
-            else:
-                b = ((torch.arange(c) + parity) % 2 == 0).float()
-            self.register_buffer("mask", b)
+            self.register_buffer("mask", checkerboard_mask(shape, parity))
             self.net = net(c + context_channels, c * mult)
 
     def _params(self, x_cond: torch.Tensor, context):
@@ -141,10 +141,10 @@ class Coupling(Transform):
 
     def _run(self, x, context, inverse: bool):
         if self.sliced:
-            log_scale, t = self._params(x[:, self.cond], context)
-            yb = self._couple(x[:, self.trans], log_scale, t, inverse)
-            parts = [x[:, self.cond], yb] if self.cond.start == 0 else [yb, x[:, self.cond]]
-            y = torch.cat(parts, 1)
+            xa = x.index_select(1, self.cond_idx)
+            log_scale, t = self._params(xa, context)
+            yb = self._couple(x.index_select(1, self.trans_idx), log_scale, t, inverse)
+            y = torch.cat([xa, yb], 1).index_select(1, self.order)
         else:
             b = self.mask
             log_scale, t = self._params(x * b, context)

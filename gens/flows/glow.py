@@ -76,6 +76,8 @@ def glow(
     shape = tuple(int(s) for s in data_shape)
     args = (permutation, lu, coupling, scale, clamp, ctx)
     if len(shape) == 1:
+        if shape[0] < 2:
+            raise IncompatibleDataError(f"coupling flows need >= 2 dimensions, got {shape[0]}")
         net = partial(CouplingMLP, hidden=tuple(hidden), act=act)
         return Compose([flow_step(shape, net, *args, seed + i) for i in range(int(depth))])
     if len(shape) != 3:

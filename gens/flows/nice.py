@@ -22,7 +22,7 @@ from gens.flows.normalization import DiagonalScaling
 from gens.flows.reshape import Flatten
 from gens.flows.transform import Compose, Transform
 from gens.nets.coupling_nets import CouplingMLP
-from gens.utils.errors import ConfigError
+from gens.utils.errors import ConfigError, IncompatibleDataError
 
 __all__ = ["nice"]
 
@@ -39,6 +39,8 @@ def nice(
     if int(layers) < 1:
         raise ConfigError(f"nice needs layers >= 1, got {layers}")
     dim = math.prod(data_shape)
+    if dim < 2:
+        raise IncompatibleDataError(f"coupling flows need >= 2 dimensions, got {dim}")
     net = partial(CouplingMLP, hidden=tuple(hidden), act=act)
     steps: list[Transform] = [
         Coupling(

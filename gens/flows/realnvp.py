@@ -58,6 +58,8 @@ def realnvp(
     ctx = num_classes or 0
     shape = tuple(int(s) for s in data_shape)
     if len(shape) == 1:
+        if shape[0] < 2:
+            raise IncompatibleDataError(f"coupling flows need >= 2 dimensions, got {shape[0]}")
         net = partial(CouplingMLP, hidden=tuple(hidden), act=act)
         steps = _couplings(
             shape, net, "alternate", [i % 2 for i in range(int(layers))], clamp, batch_norm, ctx

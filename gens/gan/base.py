@@ -38,6 +38,9 @@ class GAN(GensModule):
         ema_decay: keep ``generator_ema`` with this decay (``None`` disables it).
         conditional: feed labels to G and D (needs a labeled data set).
         log_every_n_steps: log training losses every this many batches.
+
+    ``latent_dim`` may be a mapping ``{vector: 2, image: 128}`` so one config serves both data
+    kinds.
     """
 
     def __init__(
@@ -50,7 +53,7 @@ class GAN(GensModule):
         data_shape,
         num_classes: int | None = None,
         num_levels: int | None = None,
-        latent_dim: int = 64,
+        latent_dim: int | Mapping[str, int] = 64,
         loss: Mapping[str, str] | None = None,
         n_critic: int = 1,
         scheduler_g: Callable | None = None,
@@ -64,6 +67,11 @@ class GAN(GensModule):
     ):
         super().__init__(data_shape, num_classes, num_levels)
         self.automatic_optimization = False
+        if isinstance(latent_dim, Mapping):
+            kind = "image" if self.is_image else "vector"
+            if kind not in latent_dim:
+                raise ConfigError(f"model.latent_dim has no entry for {kind} data")
+            latent_dim = latent_dim[kind]
         loss = dict(loss or {"d": "minimax", "g": "nonsaturating"})
         self.d_loss_fn, self.g_loss_fn = get_losses(loss.get("d"), loss.get("g"))
         if int(n_critic) < 1:

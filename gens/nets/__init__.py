@@ -2,11 +2,16 @@
 of ``data_shape``; discriminators take ``(x, y=None)`` and return one logit per example;
 coupling nets map ``in`` to ``out`` features/channels (the scale and shift of a coupling)."""
 
+from gens.nets.began import BEGANDiscriminator, BEGANGenerator
 from gens.nets.coupling_nets import CouplingMLP, CouplingResNet, GlowNet, ZeroConv2d
 from gens.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gens.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, mlp
+from gens.nets.select import by_data_kind
 
 __all__ = [
+    "BEGANDiscriminator",
+    "BEGANGenerator",
+    "by_data_kind",
     "CouplingMLP",
     "CouplingResNet",
     "DCGANDiscriminator",
