@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -108,6 +109,7 @@ def test_cli_config_trains_on_an_energy(cfg_factory):
     metrics = train(cfg)
     assert {"test/kl", "test/elbo", "test/logz", "test/logz_true"} <= set(metrics)
     assert metrics["test/logz_true"] == pytest.approx(log_partition("u2"))
+    assert (Path(cfg.paths.output_dir) / "samples" / "energy_final.png").is_file()
 
 
 @pytest.mark.parametrize("model", ["planar", "radial", "sylvester", "iaf_rkl"])
