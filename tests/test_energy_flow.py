@@ -84,6 +84,12 @@ def test_sample_log_prob_agrees_with_density_of_samples(flow):
     x, log_q = m.sample_with_log_prob(64)
     # log_prob goes through the numerical inverse: it must agree with the sampling-side value
     assert torch.allclose(m.log_prob(x.detach()), log_q.detach(), atol=1e-3)
+    # at temperature T the base is N(0, T^2 I): check against that density directly
+    g = torch.Generator().manual_seed(5)
+    x2, log_q2 = m.sample_with_log_prob(64, generator=g, temperature=0.5)
+    z, logdet = m.flow(x2.detach())
+    base = torch.distributions.Normal(0.0, 0.5).log_prob(z).sum(1)
+    assert torch.allclose(base + logdet, log_q2.detach(), atol=1e-3)
 
 
 def test_reverse_kl_training_lowers_the_kl_and_logz_estimate_is_consistent():
