@@ -176,7 +176,7 @@ def run_digits(args) -> dict:
             bpd = torch.stack([flow.bits_per_dim(x_test) for _ in range(10)]).mean()
             train_bpd = torch.stack([flow.bits_per_dim(x_train) for _ in range(10)]).mean()
         rows.append({"model": name, "params": n_params(flow), "bpd": float(bpd),
-                     "train_bpd": float(train_bpd), "sec": sec, "steps": args.digits_steps})  # fmt: skip
+                     "train_bpd": float(train_bpd), "sec": sec})  # fmt: skip
         print(rows[-1], flush=True)
     return {"rows": rows, "steps": args.digits_steps, "batch": args.batch}
 
