@@ -355,9 +355,9 @@ def render_energy(r: dict) -> str:
         "",
         "Lowest KL per energy: "
         + "; ".join(f"{e.upper()} {row['flow']} ({row['kl']:.3f})" for e, row in best.items())
-        + ". U3 and U4 are the hard ones (two branches); an ESS far below 1 with a small KL "
-        "means q misses a little mass in the tails, which the IS estimate of log Z shows as a "
-        "shortfall against the true value.",
+        + ". U2-U4 are the hard ones at this budget (thin bent ridges, two branches for U3/U4); "
+        "an ESS far below 1 means heavy-tailed importance weights, so the IS estimate of log Z is "
+        "then unreliable (short of or above the true value), while the ELBO stays a bound.",
     ]
     return "\n".join(out)
 
