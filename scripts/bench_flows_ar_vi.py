@@ -389,7 +389,9 @@ def store(name: str, result: dict) -> None:
     import fcntl
 
     OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
-    with open(OUT_JSON.with_suffix(".lock"), "w") as lock:
+    import tempfile
+
+    with open(Path(tempfile.gettempdir()) / "gens_bench_flows_ar_vi.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         results = json.loads(OUT_JSON.read_text()) if OUT_JSON.is_file() else {}
         if name in ROW_KEYS and name in results:
