@@ -33,3 +33,22 @@ def test_paper_flow_experiment_fast_dev_run(cfg_factory, tmp_path, experiment):
     assert cfg.data.image_size == (64 if data == "celeba" else 32)
     metrics = train(cfg)
     assert {"test/nll", "test/bpd"} <= set(metrics)
+
+
+@pytest.mark.parametrize("model", ["nice", "realnvp", "glow"])
+def test_flow_models_on_an_image_set_on_disk(cfg_factory, tmp_path, model):
+    """The default model configs on fake MNIST files (28x28: glow fits its levels to it)."""
+    overrides = make_fake("mnist", tmp_path / "data")
+    cfg = cfg_factory(
+        [
+            f"model={model}",
+            "data=mnist",
+            *overrides,
+            "+trainer.fast_dev_run=true",
+            "data.batch_size=2",
+            "+data.eval_batch_size=2",
+            "callbacks.sample_plot.n=4",
+        ]
+    )
+    metrics = train(cfg)
+    assert {"test/nll", "test/bpd"} <= set(metrics)

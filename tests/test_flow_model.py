@@ -199,9 +199,11 @@ def test_divergence_guard_names_the_loss():
 
 def test_errors_are_clear():
     with pytest.raises(IncompatibleDataError, match="divisible by 4"):
-        realnvp((1, 6, 6), levels=3)
+        realnvp((1, 6, 6), levels=3, fit_levels=False)
     with pytest.raises(IncompatibleDataError, match="divisible by 8"):
-        glow((1, 12, 12), levels=3)
+        glow((1, 12, 12), levels=3, fit_levels=False)
+    with pytest.raises(IncompatibleDataError, match="even H and W"):
+        glow((1, 7, 7), levels=3)
     with pytest.raises(ConfigError, match="permutation"):
         glow((2,), permutation="rotate")
     with pytest.raises(ConfigError, match="labeled data"):
@@ -214,3 +216,14 @@ def test_errors_are_clear():
         FlowModel(VECTOR_FLOWS["nice"], ADAM, data_shape=(1, 2, 2), logit_alpha=0.7)
     with pytest.raises(IncompatibleDataError, match="images"):
         VariationalDequantization((2,))
+
+
+def test_levels_fit_the_resolution():
+    """MNIST-size 28x28 images allow two squeezes: glow/realnvp lower ``levels`` to fit."""
+    x = torch.randn(2, 1, 28, 28)
+    for flow in (
+        glow((1, 28, 28), levels=3, depth=1, channels=4),
+        realnvp((1, 28, 28), levels=4, channels=4, blocks=1),
+    ):
+        z, _ = flow.eval()(x)
+        torch.testing.assert_close(flow.inverse(z)[0], x, atol=1e-4, rtol=0)

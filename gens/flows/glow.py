@@ -26,12 +26,15 @@ from gens.flows.conv1x1 import Invertible1x1Conv
 from gens.flows.coupling import Coupling
 from gens.flows.multiscale import LearnedSplitPrior, MultiScale
 from gens.flows.permutation import Reverse, Shuffle
-from gens.flows.reshape import Squeezed
+from gens.flows.reshape import Squeezed, max_squeezes
 from gens.flows.transform import Compose, Transform
 from gens.nets.coupling_nets import CouplingMLP, GlowNet
 from gens.utils.errors import ConfigError, IncompatibleDataError
+from gens.utils.logging import get_logger
 
 __all__ = ["glow", "flow_step"]
+
+log = get_logger(__name__)
 
 PERMUTATIONS = ("conv1x1", "reverse", "shuffle")
 
@@ -64,8 +67,10 @@ def glow(
     hidden: Sequence[int] = (128, 128),
     act: str = "relu",
     seed: int = 0,
+    fit_levels: bool = True,
 ) -> Transform:
-    """Glow for images ``(C, H, W)`` or, with MLP couplings, vectors ``(D,)`` (``depth`` steps)."""
+    """Glow for images ``(C, H, W)`` or, with MLP couplings, vectors ``(D,)`` (``depth`` steps).
+    ``fit_levels`` lowers ``levels`` (with a warning) to what the resolution allows."""
     if permutation not in PERMUTATIONS:
         raise ConfigError(
             f"glow permutation must be one of {', '.join(PERMUTATIONS)}, got '{permutation}'"
@@ -83,6 +88,22 @@ def glow(
     if len(shape) != 3:
         raise IncompatibleDataError(f"glow takes vectors or (C, H, W) images, got {shape}")
     c, h, w = shape
+    levels = int(levels)
+    if max_squeezes(h, w) == 0:
+        raise IncompatibleDataError(
+            f"glow squeezes at least once and needs even H and W, got {h}x{w}; resize the data "
+            "(e.g. data.image_size=32)"
+        )
+    if max_squeezes(h, w) >= 1 and levels > max_squeezes(h, w) and fit_levels:
+        log.warning(
+            "glow: %dx%d images allow %d levels, not %d; using %d",
+            h,
+            w,
+            max_squeezes(h, w),
+            levels,
+            max_squeezes(h, w),
+        )
+        levels = max_squeezes(h, w)
     if h % 2**levels or w % 2**levels:
         raise IncompatibleDataError(
             f"glow with levels={levels} needs H and W divisible by {2**levels}, got {h}x{w}; "

@@ -24,11 +24,15 @@ from functools import partial
 from gens.flows.coupling import Coupling
 from gens.flows.multiscale import MultiScale
 from gens.flows.normalization import BatchNormFlow
+from gens.flows.reshape import max_squeezes
 from gens.flows.transform import Compose, Transform
 from gens.nets.coupling_nets import CouplingMLP, CouplingResNet
 from gens.utils.errors import ConfigError, IncompatibleDataError
+from gens.utils.logging import get_logger
 
 __all__ = ["realnvp"]
+
+log = get_logger(__name__)
 
 
 def _couplings(shape, net, mask, parities, clamp, batch_norm, ctx) -> list[Transform]:
@@ -52,9 +56,11 @@ def realnvp(
     layers: int = 8,
     hidden: Sequence[int] = (128, 128),
     act: str = "relu",
+    fit_levels: bool = True,
 ) -> Transform:
     """RealNVP for images ``(C, H, W)`` (``levels`` scales) or vectors ``(D,)`` (``layers``
-    alternating couplings with ``hidden`` MLPs)."""
+    alternating couplings with ``hidden`` MLPs). ``fit_levels`` lowers ``levels`` (with a
+    warning) to what the resolution allows instead of raising."""
     ctx = num_classes or 0
     shape = tuple(int(s) for s in data_shape)
     if len(shape) == 1:
@@ -70,6 +76,17 @@ def realnvp(
     if int(levels) < 1:
         raise ConfigError(f"realnvp needs levels >= 1, got {levels}")
     c, h, w = shape
+    levels = int(levels)
+    if levels - 1 > max_squeezes(h, w) and fit_levels:
+        log.warning(
+            "realnvp: %dx%d images allow %d levels, not %d; using %d",
+            h,
+            w,
+            max_squeezes(h, w) + 1,
+            levels,
+            max_squeezes(h, w) + 1,
+        )
+        levels = max_squeezes(h, w) + 1
     if h % 2 ** (levels - 1) or w % 2 ** (levels - 1):
         raise IncompatibleDataError(
             f"realnvp with levels={levels} needs H and W divisible by {2 ** (levels - 1)}, got "

@@ -10,7 +10,15 @@ import torch
 from gens.flows.transform import Transform
 from gens.utils.errors import IncompatibleDataError
 
-__all__ = ["squeeze", "unsqueeze", "Squeeze", "Flatten", "Squeezed"]
+__all__ = ["squeeze", "unsqueeze", "Squeeze", "Flatten", "Squeezed", "max_squeezes"]
+
+
+def max_squeezes(h: int, w: int) -> int:
+    """How many times an ``h x w`` image can be squeezed (both sides halved exactly)."""
+    n = 0
+    while h % 2 == 0 and w % 2 == 0 and h > 1 and w > 1:
+        h, w, n = h // 2, w // 2, n + 1
+    return n
 
 
 def squeeze(x: torch.Tensor) -> torch.Tensor:
