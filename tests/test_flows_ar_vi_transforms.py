@@ -119,7 +119,7 @@ def test_made_masks_are_autoregressive_in_the_given_order():
     order = torch.tensor([2, 4, 1, 3])
     net = _perturb(MADE(D, 2, hidden=(12, 12), order=order, zero_init=False)).double()
     jac = jacobian(lambda v: net(v[None])[0], torch.randn(D, dtype=torch.float64))
-    dep = jac.abs().sum(1) > 0  # [D out, D in]: does output i depend on input j?
+    dep = jac.abs().sum(0) > 0  # [D out, D in]: does output i depend on input j?
     allowed = order[None, :] < order[:, None]
     assert not (dep & ~allowed).any()
     assert dep[allowed].all()  # and it does use every permitted input (hidden width suffices)
@@ -128,7 +128,7 @@ def test_made_masks_are_autoregressive_in_the_given_order():
 def test_made_random_degrees_and_context_reach_every_output():
     net = MADE(D, 1, hidden=(8,), context_dim=C, random_degrees=True, seed=3, zero_init=False)
     x, c = torch.randn(1, D), torch.randn(1, C)
-    jac = jacobian(lambda cc: net(x, cc)[0, :, 0], c)
+    jac = jacobian(lambda cc: net(x, cc)[0, 0], c)
     assert (jac.abs().sum(1) > 0).all()
     with pytest.raises(ConfigError, match="pass a context"):
         net(x)
@@ -226,3 +226,11 @@ def test_sylvester_constraints_and_orthogonality():
 def test_amortized_layer_needs_context():
     with pytest.raises(ConfigError, match="pass context"):
         Planar(D, context_dim=C).inverse(torch.randn(2, D))
+
+
+def test_iaf_refuses_dimensions_too_large_for_sequential_density():
+    from gens.utils.errors import IncompatibleDataError
+
+    with pytest.raises(IncompatibleDataError, match="max_dim"):
+        iaf((1, 32, 32), num_layers=1, hidden=(8,))
+    assert len(iaf((1, 32, 32), num_layers=1, hidden=(8,), max_dim=None).transforms) == 1

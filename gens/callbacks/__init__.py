@@ -2,6 +2,7 @@
 
 from gens.callbacks.checkpoint import ModelCheckpoint
 from gens.callbacks.density import DensityPlot
+from gens.callbacks.energy_plot import EnergyPlot
 from gens.callbacks.image_metrics import ImageMetrics
 from gens.callbacks.progress import RichProgressBar
 from gens.callbacks.samples import SamplePlot
@@ -9,6 +10,7 @@ from gens.callbacks.vector_metrics import VectorMetrics
 
 __all__ = [
     "DensityPlot",
+    "EnergyPlot",
     "ImageMetrics",
     "ModelCheckpoint",
     "RichProgressBar",

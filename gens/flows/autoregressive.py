@@ -23,7 +23,7 @@ import torch
 
 from gens.flows.made import MADE
 from gens.flows.transform import Compose, Inverse, Transform
-from gens.utils.errors import ConfigError
+from gens.utils.errors import ConfigError, IncompatibleDataError
 
 __all__ = ["MAFLayer", "IAFLayer", "layer_orders", "maf", "iaf", "made"]
 
@@ -56,7 +56,7 @@ class MAFLayer(Transform):
 
     def _shift_logscale(self, x: torch.Tensor, context):
         p = self.made(x, context)
-        shift, raw = p[..., 0], p[..., 1]
+        shift, raw = p[:, 0], p[:, 1]
         return shift, self.scale_bound * torch.tanh(raw / self.scale_bound)
 
     def _flat(self, x: torch.Tensor) -> torch.Tensor:
@@ -128,12 +128,23 @@ def maf(
     scale_bound: float = 5.0,
     random_degrees: bool = False,
     seed: int = 0,
+    num_classes: int | None = None,
 ) -> Compose:
-    """MAF (Papamakarios et al. 2017): ``num_layers`` MAF layers with permuted orders."""
+    """MAF (Papamakarios et al. 2017): ``num_layers`` MAF layers with permuted orders.
+
+    ``num_classes`` (passed by a class-conditional FlowModel) adds a one-hot label context."""
     return _stack(
-        MAFLayer, data_shape, num_layers, hidden, permutation, seed,
-        context_dim=context_dim, act=act, scale_bound=scale_bound, random_degrees=random_degrees,
-    )  # fmt: skip
+        MAFLayer,
+        data_shape,
+        num_layers,
+        hidden,
+        permutation,
+        seed,
+        context_dim=context_dim + (num_classes or 0),
+        act=act,
+        scale_bound=scale_bound,
+        random_degrees=random_degrees,
+    )
 
 
 def iaf(
@@ -146,12 +157,34 @@ def iaf(
     scale_bound: float = 5.0,
     random_degrees: bool = False,
     seed: int = 0,
+    num_classes: int | None = None,
+    max_dim: int | None = 256,
 ) -> Compose:
-    """IAF (Kingma et al. 2016): ``num_layers`` IAF layers with permuted orders."""
+    """IAF (Kingma et al. 2016): ``num_layers`` IAF layers with permuted orders (``num_classes``
+    as for ``maf``).
+
+    Its density of given data takes D sequential network passes per layer, and training by
+    maximum likelihood keeps all of them in the autograd graph; above ``max_dim`` features that
+    is refused (``IncompatibleDataError``) rather than left to exhaust memory."""
+    dim = prod(int(s) for s in data_shape)
+    if max_dim is not None and dim > int(max_dim):
+        raise IncompatibleDataError(
+            f"IAF evaluates log p(x) with {dim} sequential passes per layer ({dim} features > "
+            f"max_dim={max_dim}); use smaller data (e.g. data.image_size=8), model=maf, or "
+            "raise transform.max_dim"
+        )
     return _stack(
-        IAFLayer, data_shape, num_layers, hidden, permutation, seed,
-        context_dim=context_dim, act=act, scale_bound=scale_bound, random_degrees=random_degrees,
-    )  # fmt: skip
+        IAFLayer,
+        data_shape,
+        num_layers,
+        hidden,
+        permutation,
+        seed,
+        context_dim=context_dim + (num_classes or 0),
+        act=act,
+        scale_bound=scale_bound,
+        random_degrees=random_degrees,
+    )
 
 
 def made(
@@ -161,8 +194,11 @@ def made(
     scale_bound: float = 5.0,
     random_degrees: bool = False,
     seed: int = 0,
+    num_classes: int | None = None,
 ) -> Compose:
     """MADE with Gaussian conditionals (Germain et al. 2015; Papamakarios et al. Sec. 3.2):
     ``p(x) = prod_i N(x_i; mu_i(x_<i), exp(alpha_i(x_<i))^2)``, which is exactly one MAF layer
     on a standard normal base. Kept as its own model so MADE can be compared with deeper MAFs."""
-    return maf(data_shape, 1, hidden, "none", 0, act, scale_bound, random_degrees, seed)
+    return maf(
+        data_shape, 1, hidden, "none", 0, act, scale_bound, random_degrees, seed, num_classes
+    )

@@ -73,10 +73,10 @@ class EnergyFlow(GensModule):
         return -energy_u(self.energy, x, self.bound)
 
     def sample_with_log_prob(self, n: int, generator=None, temperature: float = 1.0):
-        z = torch.randn(n, *self.data_shape, device=self.device, generator=generator)
-        z = z * temperature
-        x, logdet = self.flow.inverse(z)
-        return x, self.base_log_prob(z) - logdet - self.dim * math.log(temperature)
+        """Samples with ``log q(x)``; the base is ``N(0, T^2 I)`` at temperature ``T``."""
+        eps = torch.randn(n, *self.data_shape, device=self.device, generator=generator)
+        x, logdet = self.flow.inverse(eps * temperature)
+        return x, self.base_log_prob(eps) - self.dim * math.log(temperature) - logdet
 
     @torch.no_grad()
     def sample(self, n: int, y=None, generator=None, temperature: float = 1.0, **kwargs):

@@ -42,9 +42,9 @@ def made_degrees(
 ) -> list[torch.Tensor]:
     """Degrees of the input layer and of every hidden layer.
 
-    Hidden degrees cycle through ``1..D-1`` (deterministic, every degree represented when the
-    layer is wide enough) or, with ``random=True``, are drawn uniformly from
-    ``[min degree of the previous layer, D-1]`` as in Germain et al. (2015).
+    Hidden degrees cycle through ``1..D-1`` (deterministic; every degree is represented when the
+    layer is wide enough, evenly spaced degrees otherwise) or, with ``random=True``, are drawn
+    uniformly from ``[min degree of the previous layer, D-1]`` as in Germain et al. (2015).
     """
     g = torch.Generator().manual_seed(seed)
     degrees = [order.long()]
@@ -55,15 +55,18 @@ def made_degrees(
         low = int(degrees[-1].min()) if len(degrees) > 1 else 1
         if random:
             deg = torch.randint(low, dim, (h,), generator=g)
-        else:
+        elif h >= dim - 1:
             deg = torch.arange(h) % (dim - 1) + 1
+        else:  # fewer units than degrees: spread them evenly so late outputs see late inputs
+            deg = torch.arange(h) * (dim - 1) // h + 1
         degrees.append(deg)
     return degrees
 
 
 class MADE(nn.Module):
-    """``x [N, D] (+ context [N, C]) -> params [N, D, P]`` with ``params[:, i]`` a function of
-    ``x[:, order < order[i]]`` (and the context) only.
+    """``x [N, D] (+ context [N, C]) -> params [N, P, D]`` with ``params[:, :, i]`` a function of
+    ``x[:, order < order[i]]`` (and the context) only. Parameter-major layout, so each of the P
+    parameter vectors is a contiguous block of the output layer.
 
     Args:
         dim: D, the number of autoregressive variables.
@@ -103,13 +106,14 @@ class MADE(nn.Module):
             mask = (d_out[:, None] >= d_in[None, :]).float()
             layers.append(MaskedLinear(mask))
         self.hidden_layers = nn.ModuleList(layers)
-        self.act = activation(act)
+        # In place: saves one activation-sized allocation per layer (autograd-safe for ReLU).
+        self.act = torch.nn.ReLU(inplace=True) if act == "relu" else activation(act)
         self.context = nn.Linear(context_dim, hidden[0], bias=False) if context_dim else None
         self.context_out = (
             nn.Linear(context_dim, dim * params_per_dim, bias=False) if context_dim else None
         )
-        # Output (d, p) sits at row d * P + p and shares the degree of variable d.
-        out_deg = order.repeat_interleave(params_per_dim)
+        # Output (p, d) sits at row p * D + d and shares the degree of variable d.
+        out_deg = order.repeat(params_per_dim)
         out_mask = (out_deg[:, None] > degrees[-1][None, :]).float()
         self.out = MaskedLinear(out_mask)
         if zero_init:
@@ -130,4 +134,4 @@ class MADE(nn.Module):
         out = self.out(h)
         if self.context_out is not None:
             out = out + self.context_out(context)
-        return out.view(len(x), self.dim, self.params_per_dim)
+        return out.view(len(x), self.params_per_dim, self.dim)
