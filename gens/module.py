@@ -20,6 +20,7 @@ import pytorch_lightning as pl
 import torch
 
 from gens.utils.divergence import DivergenceError, divergence_message
+from gens.utils.errors import IncompatibleDataError
 
 __all__ = ["GensModule", "DivergenceError"]
 
@@ -51,6 +52,9 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 class GensModule(pl.LightningModule):
     """Holds the data description every model sizes itself from."""
 
+    #: data-module kinds the model trains on (``vector``, ``image``, ``energy``)
+    data_kinds: tuple[str, ...] = ("vector", "image")
+
     def __init__(
         self,
         data_shape: Sequence[int],
@@ -75,6 +79,16 @@ class GensModule(pl.LightningModule):
     def default_monitor(self) -> tuple[str, str] | None:
         """(metric, mode) that 'best' checkpoints track when the config leaves it to the model."""
         return None
+
+    def setup(self, stage: str) -> None:
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        kind = getattr(dm, "kind", None)
+        if kind is not None and kind not in self.data_kinds:
+            raise IncompatibleDataError(
+                f"{type(self).__name__} trains on {' or '.join(self.data_kinds)} data, but "
+                f"data= is a {kind} set ({type(dm).__name__}); pick a model for {kind} data "
+                "or another data="
+            )
 
     # --- model state beyond parameters, for exact resume ---------------------------------
     def extra_state(self) -> dict[str, Any]:

@@ -62,3 +62,13 @@ def test_debug_configs_compose(cfg_factory, name):
 def test_hparams_search_configs_compose(cfg_factory, name):
     cfg = cfg_factory([f"hparams_search={name}"], tiny=False)
     assert cfg.optimized_metric
+
+
+def test_a_sample_based_model_refuses_an_energy_target(cfg_factory):
+    """Energies have no samples: a GAN would train on placeholder batches, so it refuses."""
+    from gens.train import train
+    from gens.utils.errors import IncompatibleDataError
+
+    cfg = cfg_factory(["model=gan", "data=energy_u1"])
+    with pytest.raises(IncompatibleDataError, match="energy"):
+        train(cfg)

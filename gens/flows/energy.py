@@ -37,6 +37,8 @@ class EnergyFlow(GensModule):
         optimizer, scheduler: ``_partial_`` factories called with the parameters / optimizer.
     """
 
+    data_kinds = ("energy",)
+
     def __init__(
         self,
         data_shape: Sequence[int],
