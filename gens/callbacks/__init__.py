@@ -3,6 +3,7 @@
 from gens.callbacks.checkpoint import ModelCheckpoint
 from gens.callbacks.density import DensityPlot
 from gens.callbacks.image_metrics import ImageMetrics
+from gens.callbacks.network_options import NetworkOptions
 from gens.callbacks.progress import RichProgressBar
 from gens.callbacks.samples import SamplePlot
 from gens.callbacks.vector_metrics import VectorMetrics
@@ -11,6 +12,7 @@ __all__ = [
     "DensityPlot",
     "ImageMetrics",
     "ModelCheckpoint",
+    "NetworkOptions",
     "RichProgressBar",
     "SamplePlot",
     "VectorMetrics",
