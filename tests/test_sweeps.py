@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from omegaconf import OmegaConf
 
@@ -120,3 +121,24 @@ def test_multirun_models_in_parallel_one_dir_per_job(tmp_path):
     for p, model in zip(jobs, ["gan", "wgan_gp"]):
         assert (p / "metrics.json").is_file() and (p / "checkpoints" / "last.ckpt").is_file()
         assert f"model={model}" in (p / ".hydra" / "overrides.yaml").read_text()
+
+
+def test_realnvp_moons_search_space_reaches_the_model(tmp_path):
+    cfg = compose_cfg(
+        ["hparams_search=realnvp_moons_optuna", "search.width=32", "model.transform.layers=4"],
+        tmp_path,
+    )
+    assert cfg.optimized_metric == "test/nll"
+    assert set(cfg.hydra.sweeper.params) == {
+        "model.transform.layers",
+        "search.width",
+        "model.optimizer.lr",
+    }
+    from gens.train import build
+
+    _, model = build(cfg)
+    assert list(cfg.model.transform.hidden) == [32, 32]
+    linears = [m for m in model.transform.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears and all(m.out_features in (32, 2, 4) for m in linears)
+    couplings = [t for t in model.transform.transforms if "Coupling" in type(t).__name__]
+    assert len(couplings) == 4
