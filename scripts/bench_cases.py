@@ -149,7 +149,7 @@ class Case:
     target: float
     plain_step: Callable
     extra: Callable | None = None
-    steps: int = 150  # timed steps per arm and repeat (a few CPU-minutes per case)
+    steps: int = 100  # timed steps per arm and repeat (a few CPU-minutes per case)
 
 
 CASES: dict[str, Case] = {
@@ -168,7 +168,7 @@ CASES: dict[str, Case] = {
         64,
         1.05,
         gan_plain_step,
-        steps=30,
+        steps=20,
     ),
     "realnvp": Case(
         "realnvp",
@@ -178,6 +178,6 @@ CASES: dict[str, Case] = {
         1.05,
         flow_plain_step,
         extra=data_throughput,
-        steps=12,
+        steps=8,
     ),
 }

@@ -150,7 +150,22 @@ def run(strategy: str, steps: int, port: int) -> tuple[str, list[float]]:
     return status, [float(t) for t in times]
 
 
-NOTES = """"""
+NOTES = """## Decision
+
+- `joint_static_graph` is wrong for GANs: the D and G backward passes use different parameter
+  sets, and DDP's static-graph mode refuses the second pass (the error in the table).
+- `joint_find_unused` is what `trainer=ddp` and `trainer=ddp_sim` use
+  (`strategy: ddp_find_unused_parameters_true`): correct for every gens model with no change to
+  the models, since Lightning prepares the reducer with the loss of each `manual_backward` and the
+  unused-parameter search marks the other network ready. Its cost: every backward all-reduces
+  the buckets of both networks, and the search walks the autograd graph.
+- `separate` wrappers reduce each network only in its own backward and were the fastest here.
+  Using them in gens needs a strategy that wraps `generator` and `discriminator` separately and
+  runs the frozen-D pass of the G step under `no_sync()`, while checkpoints, EMA updates and
+  subclass hooks keep seeing the plain modules. Not done yet: the default stays the correct
+  `ddp_find_unused_parameters_true`; measure on the real cluster before switching, since gloo
+  on two shared CPU cores says little about NCCL on GPUs.
+"""
 
 
 def main(argv=None):
