@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from gens.utils.errors import GensError
 from gens.utils.sweep import failure_value, objective
-from tests.conftest import compose_cfg, run_cli
+from tests.conftest import ROOT, compose_cfg, run_cli
 
 # A few batches, no progress bar: each job takes seconds.
 QUICK = [
@@ -112,7 +112,9 @@ def test_optuna_sweep_survives_failed_trials(tmp_path):
 
 
 @pytest.mark.slow
-def test_multirun_models_in_parallel_one_dir_per_job(tmp_path):
+def test_multirun_models_in_parallel_one_dir_per_job(tmp_path, monkeypatch):
+    # submitit runs each job in a fresh interpreter that imports gens: this checkout's
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
     r = run_cli(["-m", "model=gan,wgan_gp", "hydra/launcher=local_parallel", *QUICK], tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     sweep = _only_sweep_dir(tmp_path, "train")
