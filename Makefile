@@ -38,6 +38,8 @@ format: $(STAMP)  ## apply ruff fixes and formatting
 
 benchmarks: $(STAMP)  ## regenerate docs/benchmarks/*.md (long)
 	$(BIN)/python scripts/benchmark_default.py
+	$(BIN)/python scripts/benchmark.py --breakdown
+	$(BIN)/python scripts/bench_ddp.py
 
 clean:  ## remove logs, caches and build files (keeps .venv)
 	rm -rf logs outputs multirun .pytest_cache .ruff_cache build *.egg-info

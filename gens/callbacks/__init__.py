@@ -4,6 +4,7 @@ from gens.callbacks.checkpoint import ModelCheckpoint
 from gens.callbacks.density import DensityPlot
 from gens.callbacks.energy_plot import EnergyPlot
 from gens.callbacks.image_metrics import ImageMetrics
+from gens.callbacks.network_options import NetworkOptions
 from gens.callbacks.progress import RichProgressBar
 from gens.callbacks.samples import SamplePlot
 from gens.callbacks.vector_metrics import VectorMetrics
@@ -13,6 +14,7 @@ __all__ = [
     "EnergyPlot",
     "ImageMetrics",
     "ModelCheckpoint",
+    "NetworkOptions",
     "RichProgressBar",
     "SamplePlot",
     "VectorMetrics",

@@ -50,11 +50,20 @@ def gradient_penalty(
 
 def _input_grad(critic, x, y, scaler):
     out = critic(x) if y is None else critic(x, y)
-    out = out.sum()
-    if scaler is not None:
-        out = scaler.scale(out)
-    (grad,) = torch.autograd.grad(out, x, create_graph=True)
-    return grad / scaler.get_scale() if scaler is not None else grad
+    # Sum in fp32: under fp16 autocast a half-precision sum times the GradScaler's scale
+    # (2**16 by default) overflows to inf and the penalty turns NaN.
+    out = out.float().sum()
+    if scaler is None:
+        return torch.autograd.grad(out, x, create_graph=True)[0]
+    # The scaled gradient can still overflow inside the fp16 backward (2**16 itself exceeds
+    # fp16's max). The GradScaler would skip such a step, but the penalty *value* would be NaN
+    # and stop training, so back off the scale for this gradient only until it is finite.
+    scale = float(scaler.get_scale())
+    while True:
+        (grad,) = torch.autograd.grad(out * scale, x, create_graph=True)
+        if scale <= 1.0 or bool(torch.isfinite(grad).all()):
+            return grad / scale
+        scale = max(1.0, scale / 2.0**4)
 
 
 def r1_penalty(

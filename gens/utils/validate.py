@@ -47,6 +47,11 @@ def validate_config(cfg: DictConfig) -> None:
         val = trainer.get(key)
         if val is not None and int(val) == 0:
             raise ConfigError(f"trainer.{key}=0 trains nothing; set it to a positive number or -1")
+    if trainer.get("sync_batchnorm") and trainer.get("accelerator") == "cpu":
+        raise ConfigError(
+            "trainer.sync_batchnorm=true needs GPUs (PyTorch's DDP rejects SyncBatchNorm on "
+            "CPU); set trainer.sync_batchnorm=false for CPU runs such as trainer=ddp_sim"
+        )
     ckpt = cfg.get("ckpt_path")
     if ckpt and not Path(str(ckpt)).is_file():
         raise ConfigError(f"ckpt_path={ckpt} does not exist; point it at a .ckpt file")
