@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 
-from gens.utils.logging import log_image
+from gens.callbacks.periodic import PeriodicFigure
 
 __all__ = ["DensityPlot", "density_grid"]
 
@@ -25,14 +24,12 @@ def density_grid(log_prob, lim: tuple[float, float, float, float], n: int = 200,
     return logp.exp().view(n, n).cpu()
 
 
-class DensityPlot(pl.Callback):
+class DensityPlot(PeriodicFigure):
     """Plot the model density every ``every_n_steps`` global steps and at the end of training."""
 
     def __init__(self, dirpath: str, every_n_steps: int = 2000, n_grid: int = 200, margin=0.1):
-        self.dirpath = Path(dirpath)
-        self.every_n_steps = max(1, int(every_n_steps))
+        super().__init__(dirpath, every_n_steps)
         self.n_grid, self.margin = int(n_grid), float(margin)
-        self._last_bucket = 0
 
     @staticmethod
     def applies(trainer, pl_module) -> bool:
@@ -80,18 +77,4 @@ class DensityPlot(pl.Callback):
             ax.set_xticks([])
             ax.set_yticks([])
         fig.tight_layout()
-        path = self.dirpath / f"density_{tag}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
-        plt.close(fig)
-        log_image(trainer, "density", path)
-        return path
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        bucket = trainer.global_step // self.every_n_steps
-        if bucket > self._last_bucket:
-            self._last_bucket = bucket
-            self.plot(trainer, pl_module, f"step_{trainer.global_step:07d}")
-
-    def on_train_end(self, trainer, pl_module):
-        self.plot(trainer, pl_module, "final")
+        return self.save(fig, trainer, f"density_{tag}.png", "density")

@@ -6,24 +6,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 
-from gens.utils.logging import log_image
+from gens.callbacks.periodic import PeriodicFigure
 
 __all__ = ["EnergyPlot"]
 
 
-class EnergyPlot(pl.Callback):
+class EnergyPlot(PeriodicFigure):
     """Plot target and samples at the end of training (and every ``every_n_steps`` steps)."""
 
     def __init__(
         self, dirpath: str, every_n_steps: int = 5000, n: int = 50_000, n_grid: int = 200
     ):
-        self.dirpath = Path(dirpath)
-        self.every_n_steps = max(1, int(every_n_steps))
+        super().__init__(dirpath, every_n_steps)
         self.n, self.n_grid = int(n), int(n_grid)
-        self._last_bucket = 0
 
     @staticmethod
     def applies(trainer, pl_module) -> bool:
@@ -57,18 +54,4 @@ class EnergyPlot(pl.Callback):
             ax.set_xticks([])
             ax.set_yticks([])
         fig.tight_layout()
-        path = self.dirpath / f"energy_{tag}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
-        plt.close(fig)
-        log_image(trainer, "energy", path)
-        return path
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        bucket = trainer.global_step // self.every_n_steps
-        if bucket > self._last_bucket:
-            self._last_bucket = bucket
-            self.plot(trainer, pl_module, f"step_{trainer.global_step:07d}")
-
-    def on_train_end(self, trainer, pl_module):
-        self.plot(trainer, pl_module, "final")
+        return self.save(fig, trainer, f"energy_{tag}.png", "energy")

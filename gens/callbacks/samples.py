@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 
+from gens.callbacks.periodic import PeriodicFigure
 from gens.utils.logging import log_image
 from gens.utils.plots import save_samples_figure
 
 __all__ = ["SamplePlot"]
 
 
-class SamplePlot(pl.Callback):
+class SamplePlot(PeriodicFigure):
     """Plot ``n`` samples every ``every_n_steps`` global steps and at the end of training.
 
     GANs draw from their fixed evaluation noise (so frames are comparable across steps) when
@@ -22,10 +22,8 @@ class SamplePlot(pl.Callback):
     """
 
     def __init__(self, dirpath: str, every_n_steps: int = 1000, n: int = 2500, seed: int = 0):
-        self.dirpath = Path(dirpath)
-        self.every_n_steps = max(1, int(every_n_steps))
+        super().__init__(dirpath, every_n_steps)
         self.n, self.seed = int(n), int(seed)
-        self._last_bucket = 0
 
     def _samples(self, pl_module, n: int) -> torch.Tensor:
         fixed = getattr(pl_module, "fixed_z", None)
@@ -48,12 +46,3 @@ class SamplePlot(pl.Callback):
         save_samples_figure(x, path, real=real, title=f"step {trainer.global_step}")
         log_image(trainer, "samples", path)
         return path
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        bucket = trainer.global_step // self.every_n_steps
-        if bucket > self._last_bucket:
-            self._last_bucket = bucket
-            self.plot(trainer, pl_module, f"step_{trainer.global_step:07d}")
-
-    def on_train_end(self, trainer, pl_module):
-        self.plot(trainer, pl_module, "final")
