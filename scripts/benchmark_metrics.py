@@ -37,6 +37,19 @@ def load() -> str:
     return "/".join(f"{v:.1f}" for v in os.getloadavg())
 
 
+class Clock:
+    """Wall and CPU (this process, all threads) seconds since the last ``lap``."""
+
+    def __init__(self):
+        self.t, self.c = time.perf_counter(), time.process_time()
+
+    def lap(self) -> tuple[float, float]:
+        t, c = time.perf_counter(), time.process_time()
+        out = (t - self.t, c - self.c)
+        self.t, self.c = t, c
+        return out
+
+
 def metric_cost(n: int = 10_000) -> dict:
     dm = DigitsDataModule()
     dm.setup()
@@ -45,21 +58,18 @@ def metric_cost(n: int = 10_000) -> dict:
     idx = torch.randint(0, len(train_x), (n,), generator=g)
     fake = (train_x[idx] + 0.2 * torch.randn(n, 1, 32, 32, generator=g)).clamp(-1, 1)
     res = {"load_before": load()}
-    t = time.perf_counter()
+    clock = Clock()
     ex = ClassifierExtractor()
     metrics = FidelityMetrics(ex)
-    res["setup_s"] = time.perf_counter() - t
-    t = time.perf_counter()
+    res["setup_s"] = clock.lap()
     real = extract_features(ex, [train_x[i : i + 500] for i in range(0, len(train_x), 500)])
     metrics.set_real(real)
-    res["real_s"] = time.perf_counter() - t
-    t = time.perf_counter()
+    res["real_s"] = clock.lap()
     for i in range(0, n, 500):
         metrics.update(fake[i : i + 500])
-    res["extract_s"] = time.perf_counter() - t
-    t = time.perf_counter()
+    res["extract_s"] = clock.lap()
     res["values"] = metrics.compute()
-    res["stats_s"] = time.perf_counter() - t
+    res["stats_s"] = clock.lap()
     # reference points: real held-out digits and uniform noise against the train split
     metrics.reset()
     metrics.update(dm.splits["test"][0])
@@ -106,13 +116,13 @@ def overhead(epochs: int) -> dict:
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     (cb,) = [c for c in callbacks if isinstance(c, ImageMetrics)]
     res = {"load_before": load(), "every_n_steps": cb.every_n_steps, "n": cb.n}
-    t = time.perf_counter()
+    clock = Clock()
     trainer.fit(model, datamodule=dm)
-    res["fit_s"] = time.perf_counter() - t
-    res["eval_s"], res["n_evals"], res["steps"] = cb.eval_seconds, cb.n_evals, trainer.global_step
-    t = time.perf_counter()
+    res["fit_s"] = clock.lap()
+    res["eval_s"] = (cb.eval_seconds, cb.eval_cpu_seconds)
+    res["n_evals"], res["steps"] = cb.n_evals, trainer.global_step
     trainer.test(model, datamodule=dm, verbose=False)
-    res["test_s"] = time.perf_counter() - t
+    res["test_s"] = clock.lap()
     res["test"] = {k: float(v) for k, v in trainer.callback_metrics.items() if "test/" in k}
     res["load_after"] = load()
     return res
@@ -128,15 +138,20 @@ def main() -> None:
     cost = metric_cost()
     ov = None if args.skip_overhead else overhead(args.epochs)
     v, rr, nz = cost["values"], cost["real_vs_real"], cost["noise"]
-    total = cost["extract_s"] + cost["stats_s"]
+    total = tuple(a + b for a, b in zip(cost["extract_s"], cost["stats_s"]))
+
+    def s2(pair) -> str:
+        return f"{pair[0]:.2f} | {pair[1]:.2f}"
+
     lines = [
         "# Image metrics: cost and overhead",
         "",
         "Regenerate with `python scripts/benchmark_metrics.py` (about "
-        f"{(total + (ov['fit_s'] + ov['test_s'] if ov else 0)) / 60:.0f} min here).",
+        f"{(total[0] + (ov['fit_s'][0] + ov['test_s'][0] if ov else 0)) / 60:.0f} min here).",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"torch {torch.__version__}, {args.threads} threads; shared with other jobs, so wall "
-        "times are upper bounds (load averages 1/5/15 min are recorded).",
+        "times are upper bounds (load averages 1/5/15 min are recorded); CPU seconds (this "
+        "process, all threads) depend less on the load.",
         "",
         "## FID + IS + KID on 10,000 samples, digits extractor",
         "",
@@ -144,13 +159,13 @@ def main() -> None:
         "cached on disk). Samples: 10,000 noisy train digits (the timing does not depend on "
         "the content). KID: 100 subsets of 1,000; IS: 10 splits.",
         "",
-        "| step | seconds |",
-        "|---|---|",
-        f"| load extractor, build metrics | {cost['setup_s']:.2f} |",
-        f"| real features ({cost['n_real']} images, once per cache key) | {cost['real_s']:.2f} |",
-        f"| features of 10,000 samples | {cost['extract_s']:.2f} |",
-        f"| FID + IS + KID statistics | {cost['stats_s']:.2f} |",
-        f"| **total per evaluation (cached real features)** | **{total:.2f}** |",
+        "| step | wall s | CPU s |",
+        "|---|---|---|",
+        f"| load extractor, build metrics | {s2(cost['setup_s'])} |",
+        f"| real features ({cost['n_real']} images, once per cache key) | {s2(cost['real_s'])} |",
+        f"| features of 10,000 samples | {s2(cost['extract_s'])} |",
+        f"| FID + IS + KID statistics | {s2(cost['stats_s'])} |",
+        f"| **total per evaluation (cached real features)** | **{s2(total)}** |",
         "",
         f"Load average before / after: {cost['load_before']} / {cost['load_after']}.",
         "",
@@ -166,7 +181,7 @@ def main() -> None:
         "each other, not with Inception-based FIDs from papers.",
     ]
     if ov:
-        frac = ov["eval_s"] / ov["fit_s"]
+        frac = [e / f for e, f in zip(ov["eval_s"], ov["fit_s"])]
         lines += [
             "",
             "## Callback overhead on the default image run",
@@ -176,13 +191,13 @@ def main() -> None:
             f"{ov['every_n_steps']} global steps (checked at validation ends; the first "
             f"validation always evaluates) on n={ov['n']} samples.",
             "",
-            "| quantity | value |",
-            "|---|---|",
-            f"| fit wall time | {ov['fit_s']:.1f} s |",
-            f"| evaluations during fit | {ov['n_evals']} |",
-            f"| time in evaluation during fit | {ov['eval_s']:.1f} s |",
-            f"| **overhead** | **{100 * frac:.1f} %** of fit time |",
-            f"| test stage (one test evaluation) | {ov['test_s']:.1f} s |",
+            "| quantity | wall | CPU |",
+            "|---|---|---|",
+            f"| fit (s) | {ov['fit_s'][0]:.1f} | {ov['fit_s'][1]:.1f} |",
+            f"| evaluations during fit | {ov['n_evals']} | |",
+            f"| time in evaluation during fit (s) | {s2(ov['eval_s'])} |",
+            f"| **overhead (% of fit)** | **{100 * frac[0]:.1f}** | **{100 * frac[1]:.1f}** |",
+            f"| test stage, one test evaluation (s) | {s2(ov['test_s'])} |",
             "",
             "The first evaluation also extracts the real features (cache miss); later runs "
             "read them from the cache.",

@@ -90,7 +90,8 @@ class ImageMetrics(pl.Callback):
         self._real_key: dict | None = None
         self._last: dict[str, float] | None = None
         self._last_step = 0
-        self.eval_seconds = 0.0  # total time spent evaluating during fit (overhead)
+        self.eval_seconds = 0.0  # wall time spent evaluating during fit (overhead)
+        self.eval_cpu_seconds = 0.0  # the same in CPU time of this process
         self.n_evals = 0
 
     # --- set-up --------------------------------------------------------------------------
@@ -158,9 +159,10 @@ class ImageMetrics(pl.Callback):
             return
         step = trainer.global_step
         if self._last is None or step - self._last_step >= self.every_n_steps:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             self._last = self.evaluate(trainer, pl_module, self.seed)
             self.eval_seconds += time.perf_counter() - t0
+            self.eval_cpu_seconds += time.process_time() - c0
             self.n_evals += 1
             self._last_step = step
         pl_module.log_dict({f"val/{k}": self._last[k] for k in LOGGED}, prog_bar=False)
