@@ -116,6 +116,7 @@ def overhead(epochs: int) -> dict:
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     (cb,) = [c for c in callbacks if isinstance(c, ImageMetrics)]
     res = {"load_before": load(), "every_n_steps": cb.every_n_steps, "n": cb.n}
+    res["kid_subsets"] = cb.kid[0]
     clock = Clock()
     trainer.fit(model, datamodule=dm)
     res["fit_s"] = clock.lap()
@@ -188,8 +189,9 @@ def main() -> None:
             "",
             f"`python train.py model=dcgan data=digits` (trainer.max_epochs={args.epochs}, "
             f"{ov['steps']} global steps), default callbacks: ImageMetrics every "
-            f"{ov['every_n_steps']} global steps (checked at validation ends; the first "
-            f"validation always evaluates) on n={ov['n']} samples.",
+            f"{ov['every_n_steps']} global steps (checked at validation ends; the first and "
+            f"last validation always evaluate) on n={ov['n']} samples, KID with "
+            f"{ov['kid_subsets']} subsets.",
             "",
             "| quantity | wall | CPU |",
             "|---|---|---|",

@@ -76,3 +76,27 @@ def test_vector_data_is_left_alone(cfg_factory):
     metrics = train(cfg)
     assert not any(k.endswith(("/fid", "/is", "/kid")) for k in metrics)
     assert "test/rkl" in metrics
+
+
+@pytest.mark.parametrize("every,expected", [(1000, 2), (1, 3)])
+def test_evaluation_schedule(cfg_factory, every, expected):
+    """First and last validation always evaluate; in between every ``every`` steps."""
+    import pytorch_lightning as pl
+
+    from gens.callbacks import ImageMetrics
+    from gens.train import build
+
+    dm, model = build(cfg_factory(SMALL_DCGAN[:5]))
+    cb = ImageMetrics(n=32, n_real=64, every_n_steps=every)
+    trainer = pl.Trainer(
+        max_epochs=3,
+        limit_train_batches=2,
+        limit_val_batches=1,
+        callbacks=[cb],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, datamodule=dm)
+    assert cb.n_evals == expected and "val/fid" in trainer.callback_metrics
