@@ -173,6 +173,10 @@ class GAN(GensModule):
     def after_d_step(self) -> None:
         """Hook after each discriminator update (e.g. WGAN weight clipping)."""
 
+    def generator_step_due(self) -> bool:
+        """Whether a generator step follows this discriminator step (every ``n_critic``)."""
+        return self.d_steps % self.n_critic == 0
+
     # --- the training loop ---------------------------------------------------------------
     def training_step(self, batch, batch_idx):
         x, y = batch[0], (batch[1] if self.conditional else None)
@@ -185,7 +189,7 @@ class GAN(GensModule):
         self.after_d_step()
         self.d_steps += 1
 
-        if self.d_steps % self.n_critic == 0:
+        if self.generator_step_due():
             self.discriminator.requires_grad_(False)
             loss_g, g_logs = self.g_objective(x, y)
             opt_g.zero_grad(set_to_none=True)
