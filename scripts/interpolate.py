@@ -47,9 +47,9 @@ def _latents(cfg: DictConfig, model, needed: int) -> torch.Tensor:
 
 
 def _render(model, z: torch.Tensor, label) -> torch.Tensor:
-    y = labels_for(model, len(z), label if label is not None else 0)
-    if y is not None and label is None:
-        y = torch.zeros_like(y)
+    if getattr(model, "conditional", False) and label is None:
+        label = 0  # one class for the whole grid, so only the latent changes
+    y = labels_for(model, len(z), label)
     return model.sample(len(z), y=y, z=z.to(model.device)).cpu()
 
 

@@ -186,3 +186,32 @@ def test_extractor_choice_and_bad_files(tmp_path):
         ClassifierExtractor(weights_path=bad)
     with pytest.raises(ConfigError, match="train_classifier"):
         ClassifierExtractor(weights_path=tmp_path / "missing.pt")
+
+
+def test_inception_extractor_wiring(tmp_path, monkeypatch):
+    """InceptionV3 behind our interface, on random weights written in the real file format:
+    2048-d pool features and 1008 logits for gray and RGB images of any size."""
+    import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
+
+    cls = tf_inception.FeatureExtractorInceptionV3
+    with monkeypatch.context() as m:
+        m.setattr(tf_inception, "load_state_dict_from_url", lambda *a, **k: {})
+        m.setattr(cls, "load_state_dict", lambda self, sd, *a, **k: None)
+        net = cls("inception-v3-compat", ["2048"])
+    path = tmp_path / INCEPTION_FILE
+    torch.save(net.state_dict(), path)
+    del net
+    ex = InceptionExtractor(weights_path=path)
+    gray = torch.rand(2, 1, 32, 32) * 2 - 1
+    pool, logits = ex.both(gray)
+    assert pool.shape == (2, 2048) and logits.shape == (2, 1008)
+    torch.testing.assert_close(ex.both(gray.expand(-1, 3, -1, -1).clone())[0], pool)
+    metrics = FidelityMetrics(ex, kid_subset_size=2, is_splits=1)
+    metrics.set_real(pool)
+    metrics.update(gray)
+    assert metrics.compute()["fid"] == pytest.approx(0.0, abs=1e-3)
+    # a weights file that would run code is refused before torch-fidelity sees it
+    evil = tmp_path / "evil.pth"
+    torch.save({"x": _Images([1])}, evil)
+    with pytest.raises(CheckpointError, match="cannot read InceptionV3 weights"):
+        InceptionExtractor(weights_path=evil)

@@ -1,6 +1,7 @@
 """FID, IS and KID of generated images during training and at test time.
 
-Every ``every_n_steps`` global steps (checked at the end of each validation epoch) the callback
+Every ``every_n_steps`` global steps (checked at the end of each validation epoch, and always at
+the first and last validation of a fit) the callback
 draws ``n`` samples from a fixed seed -- from the EMA generator when the model keeps one, which
 ``GAN.sample`` does by default -- and logs ``val/fid``, ``val/is`` and ``val/kid`` against the
 features of ``n_real`` real images of ``real_split`` (cached on disk per data set, split,
@@ -41,11 +42,27 @@ def sample_batches(model, n: int, seed: int, batch_size: int):
         yield model.sample(min(batch_size, n - i), generator=g).clamp(-1, 1)
 
 
+def _last_validation(trainer) -> bool:
+    """Whether this validation ends training (max_epochs / max_steps reached or a stop
+    requested), so "best" checkpoints are judged on a fresh value at the end."""
+    if trainer.should_stop:
+        return True
+    if trainer.max_steps is not None and trainer.max_steps > 0:
+        if trainer.global_step >= trainer.max_steps:
+            return True
+    max_epochs = trainer.max_epochs
+    if max_epochs is not None and max_epochs > 0 and trainer.current_epoch + 1 >= max_epochs:
+        # the validation after the epoch's last training batch
+        progress = trainer.fit_loop.epoch_loop.batch_progress
+        return bool(getattr(progress, "is_last_batch", True))
+    return False
+
+
 class ImageMetrics(pl.Callback):
     """Args:
     extractor: ``auto`` | ``digits`` | ``inception`` | ``none`` | path to a classifier ``.pt``.
     every_n_steps: evaluate at the first validation end at least this many global steps after
-        the previous evaluation (the first validation always evaluates).
+        the previous evaluation; the first and the last validation of a fit always evaluate.
     n: generated samples per evaluation; n_real: real images (first ``n_real`` of the split).
     real_split: split the generated images are compared with (``train``, ``val``, ``test``).
     seed: sampling seed for ``val/``; ``test/`` uses ``seed + 1``.
@@ -57,13 +74,13 @@ class ImageMetrics(pl.Callback):
     def __init__(
         self,
         extractor: str | None = "auto",
-        every_n_steps: int = 1000,
+        every_n_steps: int = 200,
         n: int = 2000,
         n_real: int = 10000,
         real_split: str = "train",
         seed: int = 0,
         batch_size: int = 500,
-        kid_subsets: int = 100,
+        kid_subsets: int = 10,
         kid_subset_size: int = 1000,
         is_splits: int = 10,
         cache_dir: str | None = None,
@@ -90,7 +107,8 @@ class ImageMetrics(pl.Callback):
         self._real_key: dict | None = None
         self._last: dict[str, float] | None = None
         self._last_step = 0
-        self.eval_seconds = 0.0  # total time spent evaluating during fit (overhead)
+        self.eval_seconds = 0.0  # wall time spent evaluating during fit (overhead)
+        self.eval_cpu_seconds = 0.0  # the same in CPU time of this process
         self.n_evals = 0
 
     # --- set-up --------------------------------------------------------------------------
@@ -157,10 +175,12 @@ class ImageMetrics(pl.Callback):
         if trainer.sanity_checking or self.choice is None:
             return
         step = trainer.global_step
-        if self._last is None or step - self._last_step >= self.every_n_steps:
-            t0 = time.perf_counter()
+        due = self._last is None or step - self._last_step >= self.every_n_steps
+        if due or (_last_validation(trainer) and step != self._last_step):
+            t0, c0 = time.perf_counter(), time.process_time()
             self._last = self.evaluate(trainer, pl_module, self.seed)
             self.eval_seconds += time.perf_counter() - t0
+            self.eval_cpu_seconds += time.process_time() - c0
             self.n_evals += 1
             self._last_step = step
         pl_module.log_dict({f"val/{k}": self._last[k] for k in LOGGED}, prog_bar=False)
