@@ -53,10 +53,19 @@ def data_info(dm) -> dict[str, Any]:
 
 def build(cfg: DictConfig):
     """Instantiate data module and model (the model sizes itself from the data)."""
-    dm = hydra.utils.instantiate(cfg.data)
-    model = hydra.utils.instantiate(
-        cfg.model, data_shape=tuple(dm.shape), num_classes=dm.num_classes, num_levels=dm.num_levels
-    )
+    try:
+        dm = hydra.utils.instantiate(cfg.data)
+        model = hydra.utils.instantiate(
+            cfg.model,
+            data_shape=tuple(dm.shape),
+            num_classes=dm.num_classes,
+            num_levels=dm.num_levels,
+        )
+    except InstantiationException as e:
+        err = _unwrap(e)
+        if isinstance(err, GensError):  # e.g. IncompatibleDataError: the caller can act on it
+            raise err from None
+        raise
     model.gens_meta = {
         "model": OmegaConf.to_container(cfg.model, resolve=True),
         "data": OmegaConf.to_container(cfg.data, resolve=True),

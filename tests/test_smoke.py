@@ -19,7 +19,7 @@ MODELS = sorted(p.stem for p in (ROOT / "configs" / "model").glob("*.yaml"))
 # Data sets that need no files on disk; on-disk sets are tested on fake data elsewhere.
 EMBEDDED = ["ring8", "grid25", "moons", "checkerboard", "spirals", "gauss1d", "digits"]
 DATA = [d for d in EMBEDDED if (ROOT / "configs" / "data" / f"{d}.yaml").is_file()]
-SMALL = {"toy": ["data.n_train=2000"], "digits": []}
+SMALL = {"toy": ["data.n_train=2000"], "digits": ["data.image_size=16", "data.batch_size=32"]}
 
 
 def _overrides(model: str, data: str) -> list[str]:

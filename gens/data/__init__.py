@@ -2,6 +2,28 @@
 set has none). Each module knows its shape before ``setup`` so models can size themselves."""
 
 from gens.data.base import GensDataModule, InMemoryLoader
+from gens.data.celeba import CelebADataModule
+from gens.data.digits import DigitsDataModule
+from gens.data.imagefolder import ImageFolderDataModule
+from gens.data.images import ImageDataModule
 from gens.data.toy import ToyDataModule
+from gens.data.vision import (
+    CIFAR10DataModule,
+    FashionMNISTDataModule,
+    LSUNDataModule,
+    MNISTDataModule,
+)
 
-__all__ = ["GensDataModule", "InMemoryLoader", "ToyDataModule"]
+__all__ = [
+    "CelebADataModule",
+    "CIFAR10DataModule",
+    "DigitsDataModule",
+    "FashionMNISTDataModule",
+    "GensDataModule",
+    "ImageDataModule",
+    "ImageFolderDataModule",
+    "InMemoryLoader",
+    "LSUNDataModule",
+    "MNISTDataModule",
+    "ToyDataModule",
+]

@@ -38,6 +38,9 @@ class GAN(GensModule):
         ema_decay: keep ``generator_ema`` with this decay (``None`` disables it).
         conditional: feed labels to G and D (needs a labeled data set).
         log_every_n_steps: log training losses every this many batches.
+
+    ``latent_dim`` may be a mapping ``{vector: 2, image: 128}`` so one config serves both data
+    kinds.
     """
 
     def __init__(
@@ -50,7 +53,7 @@ class GAN(GensModule):
         data_shape,
         num_classes: int | None = None,
         num_levels: int | None = None,
-        latent_dim: int = 64,
+        latent_dim: int | Mapping[str, int] = 64,
         loss: Mapping[str, str] | None = None,
         n_critic: int = 1,
         scheduler_g: Callable | None = None,
@@ -64,6 +67,11 @@ class GAN(GensModule):
     ):
         super().__init__(data_shape, num_classes, num_levels)
         self.automatic_optimization = False
+        if isinstance(latent_dim, Mapping):
+            kind = "image" if self.is_image else "vector"
+            if kind not in latent_dim:
+                raise ConfigError(f"model.latent_dim has no entry for {kind} data")
+            latent_dim = latent_dim[kind]
         loss = dict(loss or {"d": "minimax", "g": "nonsaturating"})
         self.d_loss_fn, self.g_loss_fn = get_losses(loss.get("d"), loss.get("g"))
         if int(n_critic) < 1:
@@ -211,10 +219,33 @@ class GAN(GensModule):
             s.step()
 
     def validation_step(self, batch, batch_idx):
-        """Sample-based metrics are computed by callbacks at the end of the epoch."""
+        """Held-out discriminator losses; sample-based metrics come from callbacks."""
+        self._log_eval(batch, batch_idx, "val")
 
     def test_step(self, batch, batch_idx):
-        """Sample-based metrics are computed by callbacks at the end of the epoch."""
+        self._log_eval(batch, batch_idx, "test")
+
+    @torch.no_grad()
+    def eval_losses(self, real, y, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """The D objective on held-out data against fresh samples (for Wasserstein critics,
+        ``wdist`` = -loss estimates the distance, the curve Arjovsky et al. 2017 track)."""
+        y = y if self.conditional else None
+        fake = self.generator(self.noise(len(real), generator), self._gen_labels(y))
+        d_loss = self.d_loss_fn(self.discriminator(real, y), self.discriminator(fake, y))
+        out = {"d_loss": d_loss}
+        if getattr(self.d_loss_fn, "__name__", "") == "d_wasserstein":
+            out["wdist"] = -d_loss
+        return out
+
+    def _log_eval(self, batch, batch_idx, prefix: str) -> None:
+        # A seeded generator: evaluation must not move the training RNG.
+        g = torch.Generator(device=self.device).manual_seed(10_000 + batch_idx)
+        losses = self.eval_losses(batch[0], batch[1], g)
+        self.log_dict(
+            {f"{prefix}/{k}": v.float() for k, v in losses.items()},
+            on_epoch=True,
+            batch_size=len(batch[0]),
+        )
 
     def configure_optimizers(self):
         make_d, make_g = self._optimizer_factories

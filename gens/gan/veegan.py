@@ -80,5 +80,14 @@ class VEEGAN(GAN):
         loss = adv + self.recon_weight * recon
         return loss, {"g_loss": loss, "g_adv": adv.detach(), "recon_z": recon.detach()}
 
+    @torch.no_grad()
+    def eval_losses(self, real, y, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """D's objective on held-out pairs (F(x), x) against fresh (z, G(z))."""
+        z = self.noise(len(real), generator)
+        pos = self.discriminator(self.generator(z), z)
+        neg = self.discriminator(real, self.reconstructor(real))
+        recon = (z - self.reconstructor(self.generator(z))).pow(2).sum(1).mean()
+        return {"d_loss": self.d_loss_fn(pos, neg), "recon_z": recon}
+
     def generator_parameters(self):
         return chain(self.generator.parameters(), self.reconstructor.parameters())

@@ -1,12 +1,20 @@
 """Plain ``nn.Module`` networks (no Lightning). Generators take ``(z, y=None)`` and return data
 of ``data_shape``; discriminators take ``(x, y=None)`` and return one logit per example."""
 
+from gens.nets.began import BEGANDiscriminator, BEGANGenerator
+from gens.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gens.nets.joint import JointDiscriminator, MLPReconstructor
 from gens.nets.minibatch import MinibatchDiscrimination, MinibatchDiscriminator, MinibatchStdDev
 from gens.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, mlp
 from gens.nets.pack import PackedDiscriminator
+from gens.nets.select import by_data_kind
 
 __all__ = [
+    "BEGANDiscriminator",
+    "BEGANGenerator",
+    "by_data_kind",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
     "JointDiscriminator",
     "Maxout",
     "MinibatchDiscrimination",

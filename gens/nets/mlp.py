@@ -110,6 +110,7 @@ class MLPDiscriminator(nn.Module):
         dropout: float = 0.0,
         num_classes: int | None = None,
         layer_norm: bool = False,
+        spectral_norm: bool = False,
     ):
         super().__init__()
         self.data_shape = tuple(int(s) for s in data_shape)
@@ -120,6 +121,10 @@ class MLPDiscriminator(nn.Module):
         self.feature_dim = hidden[-1] if hidden else in_dim
         self.norm = nn.LayerNorm(self.feature_dim) if layer_norm else nn.Identity()
         self.head = nn.Linear(self.feature_dim, 1)
+        if spectral_norm:  # Miyato et al. 2018, on every linear layer
+            from gens.nets.norm import apply_spectral_norm
+
+            apply_spectral_norm(self)
 
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         x = x.reshape(len(x), -1)
