@@ -30,6 +30,9 @@ TINY = [
     "logger=csv",
     "callbacks.rich_progress_bar=null",
     "+trainer.enable_progress_bar=false",
+    # image runs: FID/IS/KID on few samples (++: harmless when callbacks=none)
+    "++callbacks.image_metrics.n=64",
+    "++callbacks.image_metrics.n_real=256",
 ]
 
 

@@ -264,6 +264,10 @@ class GAN(GensModule):
         dm = self.trainer.datamodule if self._trainer is not None else None
         if getattr(dm, "modes", None) is not None:
             return "val/rkl", "min"
+        if self.is_image and any(
+            getattr(cb, "fid_active", False) for cb in self.trainer.callbacks
+        ):
+            return "val/fid", "min"
         return None
 
     def extra_state(self) -> dict[str, Any]:

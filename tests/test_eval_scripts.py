@@ -1,0 +1,192 @@
+"""scripts/sample.py, evaluate.py, interpolate.py and train_classifier.py end to end, in
+subprocesses, on a DCGAN checkpoint trained for a few steps."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from gens.utils.cli import gens_errors
+from gens.utils.errors import ConfigError, DataError
+from gens.utils.sample_files import load_samples
+from tests.conftest import ROOT, compose_cfg, run_cli
+
+SMALL_DCGAN = [
+    "model=dcgan",
+    "data=digits",
+    "model.generator.width=8",
+    "model.discriminator.width=8",
+    "model.latent_dim=16",
+    "callbacks.image_metrics.n=100",
+    "callbacks.image_metrics.n_real=200",
+]
+FAST_METRICS = ["callbacks.image_metrics.n=100", "callbacks.image_metrics.n_real=200"]
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory) -> Path:
+    from hydra.core.global_hydra import GlobalHydra
+
+    from gens.train import train
+
+    out = tmp_path_factory.mktemp("dcgan")
+    train(compose_cfg(SMALL_DCGAN, out))
+    GlobalHydra.instance().clear()
+    return out / "checkpoints" / "last.ckpt"
+
+
+def _ok(proc):
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return proc
+
+
+def test_sample_script(ckpt, tmp_path):
+    out = tmp_path / "s.npz"
+    _ok(
+        run_cli(
+            [f"ckpt_path={ckpt}", "n=70", f"out={out}", "truncation=1.5"],
+            tmp_path,
+            script="scripts/sample.py",
+        )
+    )
+    with np.load(out) as f:
+        assert f["x"].shape == (70, 1, 32, 32) and np.abs(f["x"]).max() <= 1
+        assert f["z"].shape == (70, 16) and np.abs(f["z"]).max() <= 1.5
+    assert out.with_suffix(".png").is_file()
+
+
+def test_evaluate_script(ckpt, tmp_path):
+    # checkpoint mode: the test metrics again, from the checkpoint alone
+    proc = _ok(
+        run_cli(
+            [f"ckpt_path={ckpt}", *FAST_METRICS, f"out={tmp_path / 'm.json'}"],
+            tmp_path,
+            script="scripts/evaluate.py",
+        )
+    )
+    m = json.loads((tmp_path / "m.json").read_text())
+    assert {"test/fid", "test/is", "test/kid"} <= set(m), proc.stdout
+    trained = json.loads((ckpt.parents[1] / "metrics.json").read_text())
+    assert m["test/fid"] == pytest.approx(trained["test/fid"], rel=1e-3)
+    # samples mode: a folder of PNGs scored against data=digits
+    from PIL import Image
+
+    from gens.data import DigitsDataModule
+
+    dm = DigitsDataModule()
+    dm.setup()
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i, x in enumerate(dm.splits["test"][0][:60]):
+        a = ((x[0].numpy() + 1) * 127.5).round().astype(np.uint8)
+        Image.fromarray(a).save(folder / f"{i:03d}.png")
+    _ok(
+        run_cli(
+            [
+                f"samples={folder}",
+                "data=digits",
+                "n_real=300",
+                "kid_subset_size=50",
+                "is_splits=1",
+            ],
+            tmp_path,
+            script="scripts/evaluate.py",
+        )
+    )
+    s = json.loads((tmp_path / "imgs.metrics.json").read_text())
+    assert s["n"] == 60 and s["fid"] < m["test/fid"] and s["is"] > 5
+
+
+def test_interpolate_script(ckpt, tmp_path):
+    out = tmp_path / "walk.png"
+    _ok(
+        run_cli(
+            [
+                f"ckpt_path={ckpt}",
+                "walks=3",
+                "steps=5",
+                f"out={out}",
+                "+arithmetic.a=[0,1]",
+                "+arithmetic.b=[2]",
+                "+arithmetic.c=[3,4]",
+            ],
+            tmp_path,
+            script="scripts/interpolate.py",
+        )
+    )
+    for name in ("walk_linear.png", "walk_slerp.png", "walk_arithmetic.png"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_train_classifier_script(tmp_path):
+    out = tmp_path / "clf.pt"
+    _ok(
+        run_cli(
+            ["epochs=1", f"out={out}", "width=8", "feature_dim=16"],
+            tmp_path,
+            script="scripts/train_classifier.py",
+        )
+    )
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["data"] == "digits" and 0 <= report["test_acc"] <= 1
+    from gens.metrics.features import ClassifierExtractor
+
+    assert ClassifierExtractor(weights_path=out).num_features == 16
+
+
+def test_scripts_have_help(tmp_path):
+    for script in ("sample", "evaluate", "interpolate", "train_classifier"):
+        proc = _ok(run_cli(["--help"], tmp_path, script=f"scripts/{script}.py"))
+        assert "python scripts/" in proc.stdout
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_script_errors_are_one_line(ckpt, tmp_path, capsys):
+    """Unsupported options, corrupt or foreign checkpoints, missing samples: exit 2 and a
+    ``gens: error:`` line (in-process, to spare subprocess start-ups)."""
+    sample = _script("sample")
+    cfg = OmegaConf.create(
+        {
+            "ckpt_path": str(ckpt),
+            "n": 4,
+            "out": str(tmp_path / "s.npz"),
+            "seed": 0,
+            "batch_size": 4,
+            "truncation": None,
+            "temperature": 0.7,
+            "label": None,
+            "grid": 4,
+        }
+    )
+    with pytest.raises(ConfigError, match="does not support temperature"):
+        sample.sample(cfg)
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"PK\x03\x04 this is not a checkpoint")
+    foreign = tmp_path / "foreign.ckpt"
+    torch.save({"state_dict": {}, "epoch": 0}, foreign)
+    for path, msg in ((junk, "cannot read checkpoint"), (foreign, "not written by gens")):
+        with pytest.raises(SystemExit) as e:
+            gens_errors(sample.sample)(OmegaConf.merge(cfg, {"ckpt_path": str(path)}))
+        assert e.value.code == 2 and msg in capsys.readouterr().err
+    with pytest.raises(DataError, match="samples not found"):
+        load_samples(tmp_path / "none.npz", (1, 32, 32))
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, images=np.zeros((3, 1, 32, 32), np.float32))
+    with pytest.raises(DataError, match="no 'x'"):
+        load_samples(bad, (1, 32, 32))
+    u8 = tmp_path / "u8.npz"
+    np.savez(u8, arr_0=np.full((3, 32, 32, 1), 255, np.uint8))  # NHWC uint8, as ADM writes
+    x = load_samples(u8, (1, 32, 32))
+    assert x.shape == (3, 1, 32, 32) and float(x.min()) == 1.0
