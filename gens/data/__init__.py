@@ -6,6 +6,7 @@ from gens.data.celeba import CelebADataModule
 from gens.data.digits import DigitsDataModule
 from gens.data.imagefolder import ImageFolderDataModule
 from gens.data.images import ImageDataModule
+from gens.data.stacked_digits import StackedDigitsDataModule
 from gens.data.toy import ToyDataModule
 from gens.data.vision import (
     CIFAR10DataModule,
@@ -25,5 +26,6 @@ __all__ = [
     "InMemoryLoader",
     "LSUNDataModule",
     "MNISTDataModule",
+    "StackedDigitsDataModule",
     "ToyDataModule",
 ]
