@@ -44,7 +44,7 @@ ROWS: dict[str, list[str]] = {
     "WGAN-GP": ["model=wgan_gp"],
 }
 # Relative cost per epoch on one core (measured), used to schedule the longest runs first.
-COST = {"Unrolled GAN": 7.0, "WGAN-GP": 4.0, "Minibatch Disc.": 1.6, "VEEGAN": 1.3}
+COST = {"Unrolled GAN": 7.2, "WGAN-GP": 3.0, "Minibatch Disc.": 2.0, "VEEGAN": 1.1}
 
 # Published numbers (mean +- s.e. where the paper gives them): PacGAN paper (Lin et al. 2018)
 # Table 1, and the VEEGAN paper (Srivastava et al. 2017) for unrolled GAN and VEEGAN on the grid.
@@ -64,8 +64,11 @@ PUBLISHED = {
 PACGAN4 = {"grid25": (24.8, 0.936, 0.04), "ring8": (7.8, 0.959, 0.07)}
 
 # The default budget: Adam lr 1e-3 for G and D (the paper's 1e-4 needs hundreds of epochs),
-# EPOCHS passes over the 100,000 points (1,000 batches of 100 per epoch), 5 seeds.
-EPOCHS = 3
+# EPOCHS passes over the 100,000 points (1,000 batches of 100 per epoch), 5 seeds, 2 jobs.
+# Estimated from per-step timings at light load (GAN ~20 s per 1,000 steps on one core; the
+# COST factors below): ~1,060 core-seconds per (seed, data set) for all rows at 2 epochs, i.e.
+# ~55-60 min on 2 cores.
+EPOCHS = 2
 SEEDS = 5
 COMMON = [
     "logger=csv",
@@ -170,13 +173,19 @@ def render(summary: dict[str, dict], rows: list[str], args, timing: dict, wall: 
         "",
         "Regenerate: `python scripts/benchmark_modes.py " + " ".join(args.argv) + "`",
         "",
+        *([f"> {args.note}", ""] if args.note else []),
         f"- Budget of this run: {args.epochs} epoch(s) of the 100,000-point training set "
         f"({args.epochs * 1000} batches of 100) per run, {args.seeds} seed(s) per row and data "
         f"set, Adam lr {args.lr:g} for G and D (WGAN-GP: its paper's 1e-4, n_critic 5); "
         f"extra overrides: {' '.join(args.extra) or 'none'}.",
         f"- Each run is tested on 2,500 samples (test split seed) from the checkpoint with the "
-        f"best val/rkl. Mean ± standard error over seeds. Wall time {wall / 60:.1f} min with "
-        f"{args.jobs} parallel multirun(s), one thread each.",
+        f"best val/rkl. Mean ± standard error over seeds. "
+        + (
+            "Re-rendered from stored runs (--reuse)."
+            if args.reuse
+            else f"Wall time {wall / 60:.1f} min with {args.jobs} parallel multirun(s), "
+            "one thread each."
+        ),
         "- Networks: the PacGAN 2-D set-up for every GAN row (G 4x400 ReLU+BN, D 3x200 maxout "
         "with 5 pieces, latent dim 2); WGAN-GP uses configs/model/wgan_gp.yaml (3x512 ReLU).",
         "",
@@ -195,10 +204,11 @@ def render(summary: dict[str, dict], rows: list[str], args, timing: dict, wall: 
                 lines.append(f"| {row} | – | – | – | 0 | – |")
                 continue
             n, modes, hq, rkl = s[row]
-            minutes = timing.get(row, float("nan")) / 60 / (args.seeds * len(args.data))
+            secs = timing.get(row)
+            minutes = "–" if secs is None else f"{secs / 60 / (args.seeds * len(args.data)):.1f}"
             lines.append(
                 f"| {row} | {fmt(*modes, digits=1)} | {fmt(*hq, pct=True)} | {fmt(*rkl)} "
-                f"| {n} | {minutes:.1f} |"
+                f"| {n} | {minutes} |"
             )
         lines += ["", "| published | modes | high quality | reverse KL |", "|---|---|---|---|"]
         lines += [f"| {r} | {m} | {h} | {kl} |" for r, m, h, kl in PUBLISHED[data]]
@@ -240,6 +250,7 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--runs-dir", type=Path, default=ROOT / "logs" / "benchmark_modes")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "modes.md")
     p.add_argument("--reuse", action="store_true", help="only re-render from --runs-dir")
+    p.add_argument("--note", default="", help="a note printed at the top of the page")
     p.add_argument("extra", nargs="*", help="Hydra overrides added to every run")
     args = p.parse_args(argv)
     args.argv = argv
