@@ -178,8 +178,8 @@ def render(summary: dict[str, dict], rows: list[str], args, timing: dict, wall: 
         f"({args.epochs * 1000} batches of 100) per run, {args.seeds} seed(s) per row and data "
         f"set, Adam lr {args.lr:g} for G and D (WGAN-GP: its paper's 1e-4, n_critic 5); "
         f"extra overrides: {' '.join(args.extra) or 'none'}.",
-        f"- Each run is tested on 2,500 samples (test split seed) from the checkpoint with the "
-        f"best val/rkl. Mean ± standard error over seeds. "
+        "- Each run is tested on 2,500 samples (test split seed) from the checkpoint with the "
+        "best val/rkl. Mean ± standard error over seeds. "
         + (
             "Re-rendered from stored runs (--reuse)."
             if args.reuse
