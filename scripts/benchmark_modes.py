@@ -39,7 +39,8 @@ ROWS: dict[str, list[str]] = {
     "VEEGAN": ["model=veegan"],
     "Minibatch Disc.": ["model=minibatch_disc"],
     "PacGAN2": ["model=pacgan", "model.discriminator.pack=2"],
-    "PacGAN3": ["model=pacgan", "model.discriminator.pack=3"],
+    # packs must divide the batch: 99 = 33 packs of 3 (100 for the other rows)
+    "PacGAN3": ["model=pacgan", "model.discriminator.pack=3", "data.batch_size=99"],
     "PacGAN4": ["model=pacgan", "model.discriminator.pack=4"],
     "WGAN-GP": ["model=wgan_gp"],
 }
