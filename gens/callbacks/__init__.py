@@ -7,6 +7,7 @@ from gens.callbacks.image_metrics import ImageMetrics
 from gens.callbacks.network_options import NetworkOptions
 from gens.callbacks.progress import RichProgressBar
 from gens.callbacks.samples import SamplePlot
+from gens.callbacks.stacked_modes import StackedModes
 from gens.callbacks.vector_metrics import VectorMetrics
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "NetworkOptions",
     "RichProgressBar",
     "SamplePlot",
+    "StackedModes",
     "VectorMetrics",
 ]

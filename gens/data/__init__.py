@@ -7,6 +7,7 @@ from gens.data.digits import DigitsDataModule
 from gens.data.energy import EnergyDataModule
 from gens.data.imagefolder import ImageFolderDataModule
 from gens.data.images import ImageDataModule
+from gens.data.stacked_digits import StackedDigitsDataModule
 from gens.data.toy import ToyDataModule
 from gens.data.vision import (
     CIFAR10DataModule,
@@ -27,5 +28,6 @@ __all__ = [
     "InMemoryLoader",
     "LSUNDataModule",
     "MNISTDataModule",
+    "StackedDigitsDataModule",
     "ToyDataModule",
 ]

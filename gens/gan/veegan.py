@@ -82,13 +82,12 @@ class VEEGAN(GAN):
 
     @torch.no_grad()
     def eval_losses(self, real, y, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        """D's objective on held-out pairs, and the z-space reconstruction error."""
+        """D's objective on held-out pairs (F(x), x) against fresh (z, G(z))."""
         z = self.noise(len(real), generator)
-        fake = self.generator(z)
-        d_loss = self.d_loss_fn(
-            self.discriminator(fake, z), self.discriminator(real, self.reconstructor(real))
-        )
-        return {"d_loss": d_loss, "recon_z": (z - self.reconstructor(fake)).pow(2).sum(1).mean()}
+        pos = self.discriminator(self.generator(z), z)
+        neg = self.discriminator(real, self.reconstructor(real))
+        recon = (z - self.reconstructor(self.generator(z))).pow(2).sum(1).mean()
+        return {"d_loss": self.d_loss_fn(pos, neg), "recon_z": recon}
 
     def generator_parameters(self):
         return chain(self.generator.parameters(), self.reconstructor.parameters())

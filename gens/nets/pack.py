@@ -68,4 +68,8 @@ class PackedDiscriminator(nn.Module):
         self.inner = discriminator(data_shape=packed_shape(self.data_shape, self.pack))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.training and len(x) % self.pack:
+            # Held-out diagnostics (eval mode) may come in batches the pack does not divide;
+            # they judge the complete packs. Training batches must divide (error otherwise).
+            x = x[: len(x) - len(x) % self.pack]
         return self.inner(pack_samples(x, self.pack))

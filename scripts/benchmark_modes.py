@@ -1,0 +1,309 @@
+"""Mode-collapse benchmark on the 2-D mixtures, in the layout of the PacGAN paper's Table 1.
+
+Lin et al. 2018 (PacGAN), Table 1, with the set-up of VEEGAN (Srivastava et al. 2017):
+``ring8`` and ``grid25`` with 100,000 training points, batch 100, >= 5 seeds; each trained model
+is evaluated on 2,500 samples: modes captured, % high-quality samples (within 3 std of a mode)
+and the reverse KL of the mode histogram (``test/modes``, ``test/hq``, ``test/rkl``, logged by
+the VectorMetrics callback). Every row is one Hydra multirun per data set over the seeds
+(``python train.py -m model=... data=... seed=0,1,2,3,4 ...``); ``--jobs`` multiruns run at once,
+each on one thread. The table gives mean +- standard error over seeds, with the published rows
+beside ours.
+
+    python scripts/benchmark_modes.py                 # default budget -> docs/benchmarks/modes.md
+    python scripts/benchmark_modes.py --quick --out /tmp/modes.md   # CI-sized smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ("ring8", "grid25")
+
+# name -> overrides. Rows follow the PacGAN paper's Table 1 (ALI/BiGAN when its config exists).
+ROWS: dict[str, list[str]] = {
+    "GAN": ["model=gan"],
+    "ALI/BiGAN": ["model=bigan"],
+    "Unrolled GAN": ["model=unrolled_gan"],
+    "VEEGAN": ["model=veegan"],
+    "Minibatch Disc.": ["model=minibatch_disc"],
+    "PacGAN2": ["model=pacgan", "model.discriminator.pack=2"],
+    # packs must divide the batch: 99 = 33 packs of 3 (100 for the other rows)
+    "PacGAN3": ["model=pacgan", "model.discriminator.pack=3", "data.batch_size=99"],
+    "PacGAN4": ["model=pacgan", "model.discriminator.pack=4"],
+    "WGAN-GP": ["model=wgan_gp"],
+}
+# Relative cost per epoch on one core (measured), used to schedule the longest runs first.
+COST = {"Unrolled GAN": 7.2, "WGAN-GP": 3.0, "Minibatch Disc.": 2.0, "VEEGAN": 1.1}
+
+# Published numbers (mean +- s.e. where the paper gives them): PacGAN paper (Lin et al. 2018)
+# Table 1, and the VEEGAN paper (Srivastava et al. 2017) for unrolled GAN and VEEGAN on the grid.
+PUBLISHED = {
+    "grid25": [
+        ("GAN (PacGAN paper)", "17.3 ± 0.8", "94.8 ± 0.7 %", "0.70 ± 0.07"),
+        ("PacGAN2 (PacGAN paper)", "23.8 ± 0.7", "91.3 ± 0.8 %", "0.13 ± 0.04"),
+        ("PacGAN4 (PacGAN paper)", "24.8 ± 0.2", "93.6 ± 0.6 %", "0.04 ± 0.01"),
+        ("Unrolled GAN (VEEGAN paper)", "23.6", "16 %", "–"),
+        ("VEEGAN (VEEGAN paper)", "24.6", "40 %", "–"),
+    ],
+    "ring8": [
+        ("GAN (PacGAN paper)", "6.3 ± 0.5", "98.2 ± 0.2 %", "0.45 ± 0.09"),
+        ("PacGAN4 (PacGAN paper)", "7.8 ± 0.1", "95.9 ± 1.4 %", "0.07 ± 0.02"),
+    ],
+}
+PACGAN4 = {"grid25": (24.8, 0.936, 0.04), "ring8": (7.8, 0.959, 0.07)}
+
+# The default budget: Adam lr 1e-3 for G and D (the paper's 1e-4 needs hundreds of epochs),
+# EPOCHS passes over the 100,000 points (1,000 batches of 100 per epoch), 5 seeds, 2 jobs.
+# Estimated from per-step timings at light load (GAN ~20 s per 1,000 steps on one core; the
+# COST factors below): ~1,060 core-seconds per (seed, data set) for all rows at 2 epochs, i.e.
+# ~55-60 min on 2 cores.
+EPOCHS = 2
+SEEDS = 5
+COMMON = [
+    "logger=csv",
+    "callbacks.rich_progress_bar=null",
+    "callbacks.sample_plot=null",
+    "+trainer.enable_progress_bar=false",
+]
+
+
+def lr_overrides(row: str, lr: float) -> list[str]:
+    if row == "WGAN-GP":
+        return []  # its own paper's Adam(1e-4, betas (0, 0.9)) with n_critic = 5
+    return [f"model.optimizer_g.lr={lr}", f"model.optimizer_d.lr={lr}"]
+
+
+def available_rows() -> list[str]:
+    rows = []
+    for name, ov in ROWS.items():
+        model = ov[0].split("=", 1)[1]
+        if (ROOT / "configs" / "model" / f"{model}.yaml").is_file():
+            rows.append(name)
+    return rows
+
+
+def sweep_name(row: str) -> str:
+    return row.replace("/", "_").replace(" ", "_").replace(".", "")
+
+
+def multirun(row: str, args, runs_dir: Path) -> tuple[str, float, int]:
+    """One Hydra multirun of a row over data sets x seeds; returns (row, seconds, exit code)."""
+    sweep = runs_dir / sweep_name(row)
+    shutil.rmtree(sweep, ignore_errors=True)  # no stale jobs from an earlier run
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "-m",
+        *ROWS[row],
+        f"data={','.join(args.data)}",
+        f"seed={','.join(str(s) for s in range(args.seeds))}",
+        f"trainer.max_epochs={args.epochs}",
+        *lr_overrides(row, args.lr),
+        *COMMON,
+        *args.extra,
+        "task_name=benchmark_modes",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"}
+    env.setdefault("GENS_ROOT", str(runs_dir))
+    t0 = time.time()
+    sweep.mkdir(parents=True, exist_ok=True)
+    with open(sweep / "multirun.log", "w") as log:
+        log.write(" ".join(cmd) + "\n")
+        log.flush()
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        tail = (sweep / "multirun.log").read_text()[-2000:]
+        print(f"[{row}] failed (exit {proc.returncode}):\n{tail}", file=sys.stderr)
+    return row, time.time() - t0, proc.returncode
+
+
+def collect(runs_dir: Path) -> dict[tuple[str, str], list[dict]]:
+    """Read every job's metrics.json with its overrides: {(sweep name, data): [metrics]}.
+    A job that failed (no metrics.json) is left out and shows in the seed count."""
+    out: dict[tuple[str, str], list[dict]] = {}
+    for metrics in sorted(runs_dir.glob("*/*/metrics.json")):
+        job = metrics.parent
+        overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text())
+        data = next(o.split("=", 1)[1] for o in overrides if o.startswith("data="))
+        out.setdefault((job.parent.name, data), []).append(json.loads(metrics.read_text()))
+    return out
+
+
+def mean_se(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    m = sum(values) / n
+    if n < 2:
+        return m, float("nan")
+    var = sum((v - m) ** 2 for v in values) / (n - 1)
+    return m, math.sqrt(var / n)
+
+
+def summarize(results: dict[str, list[dict]]) -> dict[str, tuple]:
+    """row -> (n, (modes m, se), (hq m, se), (rkl m, se))."""
+    table = {}
+    for row, runs in results.items():
+        cols = [mean_se([r[f"test/{k}"] for r in runs]) for k in ("modes", "hq", "rkl")]
+        table[row] = (len(runs), *cols)
+    return table
+
+
+def fmt(m: float, se: float, pct: bool = False, digits: int = 2) -> str:
+    scale, unit = (100.0, " %") if pct else (1.0, "")
+    d = 1 if pct else digits
+    if math.isnan(se):
+        return f"{m * scale:.{d}f}{unit}"
+    return f"{m * scale:.{d}f} ± {se * scale:.{d}f}{unit}"
+
+
+def render(summary: dict[str, dict], rows: list[str], args, timing: dict, wall: float) -> str:
+    lines = [
+        "# Mode collapse on the 2-D mixtures (PacGAN Table 1 layout)",
+        "",
+        "Regenerate: `python scripts/benchmark_modes.py " + " ".join(args.argv) + "`",
+        "",
+        *([f"> {args.note}", ""] if args.note else []),
+        f"- Budget of this run: {args.epochs} epoch(s) of the 100,000-point training set "
+        f"({args.epochs * 1000} batches of 100) per run, {args.seeds} seed(s) per row and data "
+        f"set, Adam lr {args.lr:g} for G and D (WGAN-GP: its paper's 1e-4, n_critic 5); "
+        f"extra overrides: {' '.join(args.extra) or 'none'}.",
+        "- Each run is tested on 2,500 samples (test split seed) from the checkpoint with the "
+        "best val/rkl. Mean ± standard error over seeds. "
+        + (
+            "Re-rendered from stored runs (--reuse)."
+            if args.reuse
+            else f"Wall time {wall / 60:.1f} min with {args.jobs} parallel multirun(s), "
+            "one thread each."
+        ),
+        "- Networks: the PacGAN 2-D set-up for every GAN row (G 4x400 ReLU+BN, D 3x200 maxout "
+        "with 5 pieces, latent dim 2); WGAN-GP uses configs/model/wgan_gp.yaml (3x512 ReLU).",
+        "",
+    ]
+    for data in args.data:
+        k = 8 if data == "ring8" else 25
+        lines += [
+            f"## {data} ({k} modes)",
+            "",
+            "| ours | modes | high quality | reverse KL | seeds | min/run |",
+            "|---|---|---|---|---|---|",
+        ]
+        s = summary.get(data, {})
+        for row in rows:
+            if row not in s:
+                lines.append(f"| {row} | – | – | – | 0 | – |")
+                continue
+            n, modes, hq, rkl = s[row]
+            secs = timing.get(row)
+            minutes = "–" if secs is None else f"{secs / 60 / (args.seeds * len(args.data)):.1f}"
+            lines.append(
+                f"| {row} | {fmt(*modes, digits=1)} | {fmt(*hq, pct=True)} | {fmt(*rkl)} "
+                f"| {n} | {minutes} |"
+            )
+        lines += ["", "| published | modes | high quality | reverse KL |", "|---|---|---|---|"]
+        lines += [f"| {r} | {m} | {h} | {kl} |" for r, m, h, kl in PUBLISHED[data]]
+        lines += ["", *verdict(s, data), ""]
+    return "\n".join(lines)
+
+
+def verdict(s: dict, data: str) -> list[str]:
+    """The targets: every remedy beats our GAN on modes; our best row beats PacGAN4."""
+    if "GAN" not in s:
+        return []
+    gan_modes = s["GAN"][1][0]
+    out = []
+    remedies = [r for r in s if r not in ("GAN", "WGAN-GP")]
+    beat = [r for r in remedies if s[r][1][0] > gan_modes]
+    out.append(
+        f"- Remedies with more modes than our GAN ({gan_modes:.1f}): "
+        f"{len(beat)}/{len(remedies)} ({', '.join(beat) or 'none'})."
+    )
+    pm, ph, pk = PACGAN4[data]
+    best = [r for r in s if s[r][1][0] > pm and s[r][2][0] > ph and s[r][3][0] < pk]
+    out.append(
+        f"- Rows beating the published PacGAN4 ({pm} modes, {ph * 100:.1f} %, {pk}) on all "
+        f"three columns: {', '.join(best) or 'none'}."
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> Path:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="CI-sized smoke run (seconds)")
+    p.add_argument("--epochs", type=int, default=EPOCHS)
+    p.add_argument("--seeds", type=int, default=SEEDS)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--jobs", type=int, default=2, help="multiruns at once (one thread each)")
+    p.add_argument("--rows", nargs="*", default=None, help="subset of rows, by name")
+    p.add_argument("--data", nargs="*", default=list(DATA), choices=DATA)
+    p.add_argument("--runs-dir", type=Path, default=ROOT / "logs" / "benchmark_modes")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "modes.md")
+    p.add_argument("--reuse", action="store_true", help="only re-render from --runs-dir")
+    p.add_argument("--note", default="", help="a note printed at the top of the page")
+    p.add_argument("extra", nargs="*", help="Hydra overrides added to every run")
+    args = p.parse_args(argv)
+    args.argv = argv
+    if args.quick:
+        args.epochs, args.seeds = 1, min(args.seeds, 2)
+        args.extra = [
+            "data.n_train=1000",
+            "+trainer.limit_train_batches=5",
+            "+trainer.limit_val_batches=1",
+            "model.log_every_n_steps=1",
+            *args.extra,
+        ]
+    rows = available_rows()
+    if args.rows:
+        unknown = set(args.rows) - set(rows)
+        if unknown:
+            p.error(f"unknown or unavailable rows {sorted(unknown)}; available: {rows}")
+        rows = [r for r in rows if r in args.rows]
+    if args.seeds < 1 or args.epochs < 1:
+        p.error("--seeds and --epochs must be >= 1")
+
+    runs_dir = args.runs_dir.resolve()
+    t0 = time.time()
+    timing: dict[str, float] = {}
+    failed = []
+    if not args.reuse:
+        jobs = sorted(rows, key=lambda r: -COST.get(r, 1.0))
+        with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            futures = [pool.submit(multirun, r, args, runs_dir) for r in jobs]
+            for f in futures:
+                row, secs, rc = f.result()
+                timing[row] = secs
+                if rc:
+                    failed.append(row)
+                print(f"[{row}] done in {secs / 60:.1f} min (exit {rc})", flush=True)
+    wall = time.time() - t0
+
+    by_sweep = collect(runs_dir)
+    summary: dict[str, dict] = {}
+    for row in rows:
+        for data in args.data:
+            runs = by_sweep.get((sweep_name(row), data))
+            if runs:
+                summary.setdefault(data, {}).update(summarize({row: runs}))
+    text = render(summary, rows, args, timing, wall)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n")
+    print(text)
+    if failed:
+        raise SystemExit(f"benchmark_modes: rows failed: {', '.join(failed)} (see multirun.log)")
+    return args.out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""scripts/benchmark_modes.py: statistics, and the --quick run end to end (Hydra multiruns)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location(
+        "benchmark_modes", ROOT / "scripts" / "benchmark_modes.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_mean_and_standard_error():
+    bm = _script()
+    m, se = bm.mean_se([1.0, 2.0, 6.0])
+    assert m == pytest.approx(3.0)
+    assert se == pytest.approx(math.sqrt(((4 + 1 + 9) / 2) / 3))
+    assert bm.fmt(0.9512, 0.0031, pct=True) == "95.1 ± 0.3 %"
+    assert math.isnan(bm.mean_se([2.0])[1])
+
+
+def test_verdict_checks_the_targets():
+    bm = _script()
+    s = {
+        "GAN": (5, (20.0, 1.0), (0.9, 0.01), (0.5, 0.1)),
+        "PacGAN4": (5, (25.0, 0.0), (0.95, 0.01), (0.01, 0.01)),
+        "VEEGAN": (5, (19.0, 1.0), (0.4, 0.01), (0.3, 0.1)),
+    }
+    text = "\n".join(bm.verdict(s, "grid25"))
+    assert "1/2 (PacGAN4)" in text
+    assert "all three columns: PacGAN4" in text
+
+
+def _check_table(text: str, rows: list[str], seeds: int):
+    for data in ("ring8", "grid25"):
+        assert f"## {data}" in text
+    for row in rows:
+        lines = [ln for ln in text.splitlines() if ln.startswith(f"| {row} |")]
+        assert len(lines) == 2, row  # one per data set
+        for ln in lines:
+            cells = [c.strip() for c in ln.strip("|").split("|")]
+            assert re.fullmatch(r"[\d.]+ ± [\d.]+", cells[1]), ln
+            assert re.fullmatch(r"[\d.]+ ± [\d.]+ %", cells[2]), ln
+            assert cells[4] == str(seeds)
+    assert "PacGAN4 (PacGAN paper) | 24.8 ± 0.2 | 93.6 ± 0.6 % | 0.04 ± 0.01" in text
+
+
+def test_quick_benchmark_writes_the_table(tmp_path):
+    bm = _script()
+    out = tmp_path / "modes.md"
+    rows = ["GAN", "PacGAN2"]
+    bm.main(["--quick", "--rows", *rows, "--out", str(out), "--runs-dir", str(tmp_path / "r")])
+    text = out.read_text()
+    _check_table(text, rows, seeds=2)
+    # every job is a Hydra multirun job directory with its own metrics.json
+    assert len(list((tmp_path / "r" / "PacGAN2").glob("*/metrics.json"))) == 4
+    # re-rendering from the stored runs gives the same numbers
+    again = tmp_path / "again.md"
+    bm.main(
+        [
+            "--quick",
+            "--reuse",
+            "--rows",
+            *rows,
+            "--out",
+            str(again),
+            "--runs-dir",
+            str(tmp_path / "r"),
+        ]
+    )
+    strip = lambda t: [ln.split("|")[1:5] for ln in t.splitlines() if ln.startswith("| ")]  # noqa: E731
+    assert strip(again.read_text()) == strip(text)
+
+
+@pytest.mark.slow
+def test_quick_benchmark_all_rows(tmp_path):
+    bm = _script()
+    out = tmp_path / "modes.md"
+    bm.main(["--quick", "--out", str(out), "--runs-dir", str(tmp_path / "r")])
+    _check_table(out.read_text(), bm.available_rows(), seeds=2)
+
+
+def test_unknown_row_is_an_error(tmp_path):
+    bm = _script()
+    with pytest.raises(SystemExit):
+        bm.main(["--quick", "--rows", "NoSuchGAN", "--out", str(tmp_path / "x.md")])
