@@ -64,7 +64,7 @@ def main() -> None:
     lines = [
         "# The embedded default: `python train.py`",
         "",
-        "GAN on `grid25` (25 Gaussians, std 0.05; 100,000 training points, batch 100) on CPU,",
+        "`model=gan_r1` on `grid25` (25 Gaussians, std 0.05; 100,000 training points, batch 100),",
         "scored on 2,500 samples: modes captured, % high quality (within 3 std of the nearest",
         "mode), reverse KL of the mode histogram against uniform. Mean ± standard error over "
         f"{args.seeds} seeds (`seed=0..{args.seeds - 1}`).",
