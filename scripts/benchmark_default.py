@@ -42,6 +42,23 @@ def mean_se(values: list[float]) -> tuple[float, float]:
     return m, se
 
 
+def target_line(rows: list[dict]) -> str:
+    """Whether the mean of each column matches or beats PacGAN4's published mean."""
+    better = {
+        "modes": mean_se([r["test/modes"] for r in rows])[0] >= PACGAN4["test/modes"][0],
+        "high quality": 100 * mean_se([r["test/hq"] for r in rows])[0] >= PACGAN4["test/hq"][0],
+        "reverse KL": mean_se([r["test/rkl"] for r in rows])[0] <= PACGAN4["test/rkl"][0],
+    }
+    met = [k for k, v in better.items() if v]
+    missed = [k for k, v in better.items() if not v]
+    verdict = "met" if not missed else "NOT met"
+    return (
+        f"Target (match or beat PacGAN4 on every column): **{verdict}**"
+        + (f"; matched: {', '.join(met)}" if met else "")
+        + (f"; missed: {', '.join(missed)}." if missed else ".")
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--seeds", type=int, default=5)
@@ -74,6 +91,8 @@ def main() -> None:
         f"| gens default (ours) | {cell('test/modes', fmt='{:.1f}')} | "
         f"{cell('test/hq', 100, '{:.1f}')} % | {cell('test/rkl', fmt='{:.3f}')} |",
         "| PacGAN4 (Lin et al. 2018, Table 1) | 24.8 ± 0.2 | 93.6 ± 0.6 % | 0.04 ± 0.01 |",
+        "",
+        target_line(rows),
         "",
         "Per seed:",
         "",
