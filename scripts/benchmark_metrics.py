@@ -176,7 +176,8 @@ def main() -> None:
         f"| real features ({cost['n_real']} images, once per cache key) | {s2(cost['real_s'])} |",
         f"| features of 10,000 samples | {s2(cost['extract_s'])} |",
         f"| FID + IS + KID statistics | {s2(cost['stats_s'])} |",
-        f"| **total per evaluation (cached real features)** | **{total[0]:.2f}** | **{total[1]:.2f}** |",
+        "| **total per evaluation (cached real features)** | "
+        f"**{total[0]:.2f}** | **{total[1]:.2f}** |",
         "",
         f"Load average before / after: {cost['load_before']} / {cost['load_after']}.",
         "",
