@@ -63,7 +63,8 @@ class ImageMetrics(pl.Callback):
     extractor: ``auto`` | ``digits`` | ``inception`` | ``none`` | path to a classifier ``.pt``.
     every_n_steps: evaluate at the first validation end at least this many global steps after
         the previous evaluation; the first and the last validation of a fit always evaluate.
-    n: generated samples per evaluation; n_real: real images (first ``n_real`` of the split).
+    n: generated samples per evaluation during training; n_test: at test time (default
+        ``n``); n_real: real images (first ``n_real`` of the split).
     real_split: split the generated images are compared with (``train``, ``val``, ``test``).
     seed: sampling seed for ``val/``; ``test/`` uses ``seed + 1``.
     cache_dir: where real features are cached (``null``: no cache).
@@ -76,6 +77,7 @@ class ImageMetrics(pl.Callback):
         extractor: str | None = "auto",
         every_n_steps: int = 200,
         n: int = 2000,
+        n_test: int | None = None,
         n_real: int = 10000,
         real_split: str = "train",
         seed: int = 0,
@@ -95,6 +97,9 @@ class ImageMetrics(pl.Callback):
         self.spec = extractor
         self.every_n_steps = max(1, int(every_n_steps))
         self.n, self.n_real, self.real_split = int(n), int(n_real), real_split
+        self.n_test = self.n if n_test is None else int(n_test)
+        if self.n_test < 2:
+            raise ConfigError(f"image_metrics needs n_test >= 2, got {n_test}")
         self.seed, self.batch_size = int(seed), max(1, int(batch_size))
         self.kid = (int(kid_subsets), int(kid_subset_size))
         self.is_splits = int(is_splits)
@@ -161,11 +166,11 @@ class ImageMetrics(pl.Callback):
 
     # --- evaluation ----------------------------------------------------------------------
     @torch.no_grad()
-    def evaluate(self, trainer, pl_module, seed: int) -> dict[str, float]:
+    def evaluate(self, trainer, pl_module, seed: int, n: int | None = None) -> dict[str, float]:
         metrics = self._metrics(pl_module)
         self._set_real(trainer, pl_module, metrics)
         metrics.reset()
-        for x in sample_batches(pl_module, self.n, seed, self.batch_size):
+        for x in sample_batches(pl_module, n or self.n, seed, self.batch_size):
             metrics.update(x)
         out = metrics.compute(seed)
         metrics.reset()
@@ -188,7 +193,7 @@ class ImageMetrics(pl.Callback):
     def on_test_epoch_end(self, trainer, pl_module):
         if self.choice is None:
             return
-        m = self.evaluate(trainer, pl_module, self.seed + 1)
+        m = self.evaluate(trainer, pl_module, self.seed + 1, self.n_test)
         pl_module.log_dict({f"test/{k}": m[k] for k in LOGGED}, prog_bar=False)
 
     # --- resume: the schedule of evaluations continues ----------------------------------
