@@ -100,3 +100,36 @@ def test_r1_penalty_matches_closed_form():
     r1 = r1_penalty(lambda v: 0.5 * (v @ a.T).pow(2).sum(1), x)
     direct = (x @ (a.T @ a).T).pow(2).sum(1).mean()
     assert r1.item() == pytest.approx(direct.item(), rel=1e-5)
+
+
+def test_lazy_r1_applies_the_scaled_penalty_every_k_steps(cfg_factory):
+    """r1_every=k (StyleGAN2's lazy regularization): the D objective carries
+    0.5 * gamma * k * R1 on every k-th D step and no penalty in between."""
+    from gens.gan.regularizers import r1_penalty
+    from gens.train import build
+
+    cfg = cfg_factory(["model=gan", "data=ring8", "model.r1_gamma=0.5", "model.r1_every=4"])
+    _, model = build(cfg)
+    real = torch.randn(16, 2)
+    for step in range(8):
+        model.d_steps = step
+        torch.manual_seed(0)
+        loss, logs = model.d_objective(real, None)
+        torch.manual_seed(0)
+        with torch.no_grad():
+            fake = model.generator(model.noise(16), None)
+        plain = model.d_loss_fn(model.discriminator(real, None), model.discriminator(fake, None))
+        if step % 4 == 0:
+            r1 = r1_penalty(model.discriminator, real, None)
+            assert loss.item() == pytest.approx((plain + 0.5 * 0.5 * 4 * r1).item(), rel=1e-5)
+            assert "r1" in logs
+        else:
+            assert loss.item() == pytest.approx(plain.item(), rel=1e-6)
+            assert "r1" not in logs
+
+
+def test_r1_every_below_one_is_a_config_error(cfg_factory):
+    from gens.train import build
+
+    with pytest.raises(ConfigError, match="r1_every"):
+        build(cfg_factory(["model=gan", "data=ring8", "model.r1_every=0"]))

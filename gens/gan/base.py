@@ -39,6 +39,9 @@ class GAN(GensModule):
         ema_decay: keep ``generator_ema`` with this decay (``None`` disables it).
         r1_gamma: weight gamma of the R1 penalty gamma / 2 * E||grad D(x)||^2 on real data
             (Mescheder et al. 2018); 0 disables it.
+        r1_every: lazy regularization (Karras et al. 2020, StyleGAN2): apply R1 on every
+            ``r1_every``-th discriminator step only, weighted by ``r1_every`` so the penalty per
+            step is the same on average; 1 applies it on every step.
         conditional: feed labels to G and D (needs a labeled data set).
         log_every_n_steps: log training losses every this many batches.
 
@@ -65,6 +68,7 @@ class GAN(GensModule):
         ema_decay: float | None = None,
         ema_start: int = 0,
         r1_gamma: float = 0.0,
+        r1_every: int = 1,
         conditional: bool = False,
         log_every_n_steps: int = 50,
         num_fixed_samples: int = 64,
@@ -93,7 +97,10 @@ class GAN(GensModule):
             )
         if float(r1_gamma) < 0:
             raise ConfigError(f"model.r1_gamma must be >= 0, got {r1_gamma}")
+        if int(r1_every) < 1:
+            raise ConfigError(f"model.r1_every must be >= 1, got {r1_every}")
         self.r1_gamma = float(r1_gamma)
+        self.r1_every = int(r1_every)
         self.latent_dim = int(latent_dim)
         self.n_critic = int(n_critic)
         self.conditional = bool(conditional)
@@ -167,9 +174,9 @@ class GAN(GensModule):
             fake = self.generator(self.noise(len(real)), self._gen_labels(y))
         loss = self.d_loss_fn(self.discriminator(real, y), self.discriminator(fake, y))
         logs = {"d_loss": loss}
-        if self.r1_gamma > 0:
+        if self.r1_gamma > 0 and self.d_steps % self.r1_every == 0:
             r1 = r1_penalty(self.discriminator, real, y, scaler=self.grad_scaler())
-            loss = loss + 0.5 * self.r1_gamma * r1
+            loss = loss + 0.5 * self.r1_gamma * self.r1_every * r1
             logs["r1"] = r1.detach()
         return loss, logs
 
