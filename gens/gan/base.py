@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from gens.gan.ema import make_ema, update_ema
+from gens.gan.standing_stats import has_batch_norm, recompute_batch_norm_stats
 from gens.gan.losses import get_losses
 from gens.gan.regularizers import r1_penalty
 from gens.module import GensModule
@@ -42,6 +43,9 @@ class GAN(GensModule):
         r1_every: lazy regularization (Karras et al. 2020, StyleGAN2): apply R1 on every
             ``r1_every``-th discriminator step only, weighted by ``r1_every`` so the penalty per
             step is the same on average; 1 applies it on every step.
+        standing_stats: before sampling, recompute the sampling generator's BatchNorm
+            statistics over this many noise batches (BigGAN's standing statistics, see
+            ``gens.gan.standing_stats``); 0 keeps the running statistics of training.
         conditional: feed labels to G and D (needs a labeled data set).
         log_every_n_steps: log training losses every this many batches.
 
@@ -69,6 +73,7 @@ class GAN(GensModule):
         ema_start: int = 0,
         r1_gamma: float = 0.0,
         r1_every: int = 1,
+        standing_stats: int = 0,
         conditional: bool = False,
         log_every_n_steps: int = 50,
         num_fixed_samples: int = 64,
@@ -101,6 +106,10 @@ class GAN(GensModule):
             raise ConfigError(f"model.r1_every must be >= 1, got {r1_every}")
         self.r1_gamma = float(r1_gamma)
         self.r1_every = int(r1_every)
+        if int(standing_stats) < 0:
+            raise ConfigError(f"model.standing_stats must be >= 0, got {standing_stats}")
+        self.standing_stats = int(standing_stats)
+        self._stats_stale = True
         self.latent_dim = int(latent_dim)
         self.n_critic = int(n_critic)
         self.conditional = bool(conditional)
@@ -159,6 +168,7 @@ class GAN(GensModule):
         if y is None:
             y = self.random_labels(n, generator)
         net = self.sampling_generator(use_ema)
+        self._refresh_standing_stats(net)
         was_training = net.training
         net.eval()
         out = []
@@ -167,6 +177,24 @@ class GAN(GensModule):
             out.append(net(z[i : i + batch_size].to(self.device), yb))
         net.train(was_training)
         return torch.cat(out).float()
+
+    def _refresh_standing_stats(self, net: nn.Module, batch_size: int = 500) -> None:
+        """Recompute ``net``'s BatchNorm statistics if the weights changed since the last time
+        (``standing_stats`` batches); a no-op when it is 0 or ``net`` has no BatchNorm."""
+        if self.standing_stats == 0 or not self._stats_stale or not has_batch_norm(net):
+            return
+        recompute_batch_norm_stats(
+            net,
+            lambda n, g: (self.noise(n, g), self.random_labels(n, g)),
+            self.standing_stats,
+            batch_size,
+            device=self.device,
+        )
+        self._stats_stale = False
+
+    def on_load_checkpoint(self, checkpoint) -> None:
+        super().on_load_checkpoint(checkpoint)
+        self._stats_stale = True
 
     # --- objectives (subclasses override) ------------------------------------------------
     def d_objective(self, real, y) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -229,6 +257,7 @@ class GAN(GensModule):
             self.log_dict({f"train/{k}": v.detach() for k, v in logs.items()}, prog_bar=False)
 
     def _after_g_step(self) -> None:
+        self._stats_stale = True
         if self.generator_ema is not None:
             decay = self.ema_decay if self.g_steps > self.ema_start else 0.0
             update_ema(self.generator_ema, self.generator, decay)
