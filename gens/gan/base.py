@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from gens.gan.ema import make_ema, update_ema
-from gens.gan.standing_stats import has_batch_norm, recompute_batch_norm_stats
 from gens.gan.losses import get_losses
 from gens.gan.regularizers import r1_penalty
+from gens.gan.standing_stats import has_batch_norm, recompute_batch_norm_stats
 from gens.module import GensModule
 from gens.utils.errors import ConfigError
 
