@@ -12,6 +12,7 @@ from math import prod
 import torch
 from torch import nn
 
+from gens.nets.fourier import FourierFeatures
 from gens.utils.errors import ConfigError
 
 __all__ = ["Maxout", "MLPGenerator", "MLPDiscriminator", "mlp", "activation"]
@@ -98,7 +99,9 @@ class MLPDiscriminator(nn.Module):
     """x (and an optional one-hot label) -> hidden stack (maxout or LeakyReLU) -> one logit.
 
     ``features`` and ``head`` are separate so wrappers (minibatch discrimination, packing) can
-    act on the penultimate features.
+    act on the penultimate features. ``fourier_features=k`` feeds the stack
+    ``[x, sin(2 pi B x), cos(2 pi B x)]`` with ``k`` random frequencies of std ``fourier_scale``
+    (``gens.nets.fourier``) so that D resolves fine structure in low-dimensional data.
     """
 
     def __init__(
@@ -111,11 +114,18 @@ class MLPDiscriminator(nn.Module):
         num_classes: int | None = None,
         layer_norm: bool = False,
         spectral_norm: bool = False,
+        fourier_features: int = 0,
+        fourier_scale: float = 1.0,
     ):
         super().__init__()
         self.data_shape = tuple(int(s) for s in data_shape)
         self.num_classes = num_classes
-        in_dim = prod(self.data_shape) + (num_classes or 0)
+        in_dim = prod(self.data_shape)
+        self.fourier = None
+        if fourier_features:
+            self.fourier = FourierFeatures(in_dim, int(fourier_features), float(fourier_scale))
+            in_dim = self.fourier.out_features
+        in_dim += num_classes or 0
         hidden = [int(h) for h in hidden]
         self.body = mlp([in_dim, *hidden], act, batch_norm=False, maxout=maxout, dropout=dropout)
         self.feature_dim = hidden[-1] if hidden else in_dim
@@ -128,6 +138,8 @@ class MLPDiscriminator(nn.Module):
 
     def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         x = x.reshape(len(x), -1)
+        if self.fourier is not None:
+            x = self.fourier(x)
         if self.num_classes:
             x = torch.cat([x, nn.functional.one_hot(y, self.num_classes).to(x.dtype)], 1)
         return self.norm(self.body(x))
