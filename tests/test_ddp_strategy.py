@@ -202,3 +202,28 @@ def test_find_unused_strategy_stays_reachable(cfg_factory):
     trainer = hydra.utils.instantiate(cfg.trainer)
     assert type(trainer.strategy) is DDPStrategy
     assert trainer.strategy._ddp_kwargs == {"find_unused_parameters": True}
+
+
+MODELS = sorted(p.stem for p in (ROOT / "configs" / "model").glob("*.yaml"))
+DATA_CHOICES = [
+    ["data=grid25", "data.n_train=2000"],
+    ["data=digits", "data.image_size=16", "data.batch_size=16"],
+    ["data=energy_u1"],
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_trains_under_ddp_sim(cfg_factory, tmp_path, model):
+    """Issue 7: every model trains under trainer=ddp_sim (first compatible data set)."""
+    from gens.train import build
+    from gens.utils.errors import IncompatibleDataError
+
+    for data in DATA_CHOICES:
+        try:
+            build(cfg_factory([f"model={model}", *data]))
+        except IncompatibleDataError:
+            continue
+        _check_checkpoint(_train(tmp_path, [f"model={model}", *data]))
+        return
+    pytest.fail(f"no embedded data set fits model={model}")
