@@ -1,5 +1,6 @@
 """PerOptimizerDDP (``gens.strategies``): exact gradient averaging on 2 gloo CPU ranks, identical
-ranks, and full ``train.py`` runs under ``trainer=ddp_sim`` that checkpoint, load and resume."""
+ranks, and full ``train.py`` runs under ``trainer=ddp_sim_per_optimizer`` that checkpoint, load
+and resume."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from gens.utils.errors import ConfigError
 from tests.conftest import ROOT, run_cli
 from tests.ddp_exactness_worker import LR, AutoModule, ReplayGAN
 from tests.test_ddp import DCGAN_SMALL, QUICK
+
+PER_OPT = ["trainer=ddp_sim_per_optimizer" if a == "trainer=ddp_sim" else a for a in QUICK]
 
 WORKER = ROOT / "tests" / "ddp_exactness_worker.py"
 
@@ -147,10 +150,10 @@ def test_wrapper_options_are_a_clear_error():
         PerOptimizerDDP(bucket_cap_mb=0)
 
 
-# --- the real path: train.py under trainer=ddp_sim ---------------------------------------
+# --- the real path: train.py under trainer=ddp_sim_per_optimizer ---------------------
 def _train(tmp: Path, args: list[str]) -> Path:
     tmp.mkdir(parents=True, exist_ok=True)
-    r = run_cli([*QUICK, *args], tmp)
+    r = run_cli([*PER_OPT, *args], tmp)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "PerOptimizerDDP: 2 ranks" in r.stdout + r.stderr
     (run,) = (tmp / "logs" / "train" / "runs").iterdir()
@@ -191,17 +194,23 @@ def test_ddp_sim_trains_and_checkpoints(tmp_path, args):
     _check_checkpoint(_train(tmp_path, args))
 
 
-def test_find_unused_strategy_stays_reachable(cfg_factory):
+def test_trainer_configs_pick_the_strategy(cfg_factory):
+    """ddp_sim keeps Lightning's find-unused DDP (the default, docs/benchmarks/ddp.md);
+    ddp_sim_per_optimizer switches to PerOptimizerDDP; a string override still works on it."""
     from pytorch_lightning.strategies import DDPStrategy
 
-    default = hydra.utils.instantiate(cfg_factory(["trainer=ddp_sim"], tiny=False).trainer)
-    assert isinstance(default.strategy, PerOptimizerDDP)
-    cfg = cfg_factory(
-        ["trainer=ddp_sim", "trainer.strategy=ddp_find_unused_parameters_true"], tiny=False
+    def strategy(overrides):
+        cfg = cfg_factory(overrides, tiny=False)
+        return hydra.utils.instantiate(cfg.trainer).strategy
+
+    default = strategy(["trainer=ddp_sim"])
+    assert type(default) is DDPStrategy
+    assert default._ddp_kwargs == {"find_unused_parameters": True}
+    assert isinstance(strategy(["trainer=ddp_sim_per_optimizer"]), PerOptimizerDDP)
+    back = strategy(
+        ["trainer=ddp_sim_per_optimizer", "trainer.strategy=ddp_find_unused_parameters_true"]
     )
-    trainer = hydra.utils.instantiate(cfg.trainer)
-    assert type(trainer.strategy) is DDPStrategy
-    assert trainer.strategy._ddp_kwargs == {"find_unused_parameters": True}
+    assert type(back) is DDPStrategy
 
 
 MODELS = sorted(p.stem for p in (ROOT / "configs" / "model").glob("*.yaml"))
@@ -214,8 +223,8 @@ DATA_CHOICES = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", MODELS)
-def test_every_model_trains_under_ddp_sim(cfg_factory, tmp_path, model):
-    """Issue 7: every model trains under trainer=ddp_sim (first compatible data set)."""
+def test_every_model_trains_under_per_optimizer_ddp(cfg_factory, tmp_path, model):
+    """Issue 7: every model trains under PerOptimizerDDP (first compatible data set)."""
     from gens.train import build
     from gens.utils.errors import IncompatibleDataError
 

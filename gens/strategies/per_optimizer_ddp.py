@@ -64,7 +64,7 @@ class PerOptimizerDDP(DDPStrategy):
         **kwargs: the arguments of Lightning's ``DDPStrategy`` (``accelerator``,
             ``process_group_backend``, ``timeout``, ``start_method``, ...).
 
-    Example (``configs/trainer/ddp_sim.yaml``)::
+    Example (``configs/trainer/ddp_sim_per_optimizer.yaml``)::
 
         strategy:
           _target_: gens.strategies.PerOptimizerDDP
