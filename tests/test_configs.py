@@ -41,13 +41,15 @@ def test_callback_configs_instantiate(cfg_factory, name):
             hydra.utils.instantiate(cb)
 
 
-@pytest.mark.parametrize("name", [c for c in _choices("trainer") if c not in ("gpu", "ddp")])
+@pytest.mark.parametrize(
+    "name", [c for c in _choices("trainer") if c not in ("gpu", "ddp", "ddp_per_optimizer")]
+)
 def test_cpu_trainer_configs_instantiate(cfg_factory, name):
     cfg = cfg_factory([f"trainer={name}"], tiny=False)
     hydra.utils.instantiate(cfg.trainer)
 
 
-@pytest.mark.parametrize("name", ["gpu", "ddp"])
+@pytest.mark.parametrize("name", ["gpu", "ddp", "ddp_per_optimizer"])
 def test_gpu_trainer_configs_compose(cfg_factory, name):
     cfg = cfg_factory([f"trainer={name}"], tiny=False)
     assert cfg.trainer.accelerator == "gpu"
