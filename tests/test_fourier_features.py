@@ -40,3 +40,44 @@ def test_discriminator_with_fourier_features_keeps_its_frequencies_in_checkpoint
 def test_bad_fourier_settings_are_config_errors(kw):
     with pytest.raises(ConfigError, match="Fourier"):
         FourierFeatures(2, **kw)
+
+
+def test_coarse_to_fine_fades_the_fourier_features_in_over_generator_steps(cfg_factory):
+    from gens.train import build
+
+    cfg = cfg_factory(
+        [
+            "model=gan",
+            "data=ring8",
+            "model.discriminator.fourier_features=4",
+            "model.coarse_to_fine=[10,30]",
+        ]
+    )
+    _, model = build(cfg)
+    ff = model.discriminator.fourier
+    x = torch.randn(3, 2)
+    assert float(ff.gain) == 0.0
+    torch.testing.assert_close(ff(x)[:, 2:], torch.zeros(3, 8))  # only x is seen at first
+    for steps, gain in [(10, 0.0), (20, 0.5), (30, 1.0), (45, 1.0)]:
+        model.g_steps = steps
+        model._set_fourier_gain()
+        assert float(ff.gain) == pytest.approx(gain)
+    assert "discriminator.fourier.gain" in model.state_dict()  # restored on resume
+
+
+def test_coarse_to_fine_without_fourier_features_is_a_config_error(cfg_factory):
+    from gens.train import build
+
+    with pytest.raises(ConfigError, match="coarse_to_fine"):
+        build(cfg_factory(["model=gan", "data=ring8", "model.coarse_to_fine=[10,30]"]))
+    with pytest.raises(ConfigError, match="start <= end"):
+        build(
+            cfg_factory(
+                [
+                    "model=gan",
+                    "data=ring8",
+                    "model.discriminator.fourier_features=4",
+                    "model.coarse_to_fine=[30,10]",
+                ]
+            )
+        )

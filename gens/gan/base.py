@@ -10,7 +10,7 @@ truncated sampling.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -21,6 +21,7 @@ from gens.gan.losses import get_losses
 from gens.gan.regularizers import r1_penalty
 from gens.gan.standing_stats import has_batch_norm, recompute_batch_norm_stats
 from gens.module import GensModule
+from gens.nets.fourier import FourierFeatures
 from gens.utils.errors import ConfigError
 
 __all__ = ["GAN"]
@@ -46,6 +47,9 @@ class GAN(GensModule):
         standing_stats: before sampling, recompute the sampling generator's BatchNorm
             statistics over this many noise batches (BigGAN's standing statistics, see
             ``gens.gan.standing_stats``); 0 keeps the running statistics of training.
+        coarse_to_fine: ``[start, end]`` generator steps over which the discriminator's Fourier
+            features (``gens.nets.fourier``) fade in linearly from 0 to full (BARF-style
+            frequency annealing); ``None`` leaves them on throughout.
         conditional: feed labels to G and D (needs a labeled data set).
         log_every_n_steps: log training losses every this many batches.
 
@@ -74,6 +78,7 @@ class GAN(GensModule):
         r1_gamma: float = 0.0,
         r1_every: int = 1,
         standing_stats: int = 0,
+        coarse_to_fine: Sequence[int] | None = None,
         conditional: bool = False,
         log_every_n_steps: int = 50,
         num_fixed_samples: int = 64,
@@ -109,6 +114,14 @@ class GAN(GensModule):
         if int(standing_stats) < 0:
             raise ConfigError(f"model.standing_stats must be >= 0, got {standing_stats}")
         self.standing_stats = int(standing_stats)
+        if coarse_to_fine is not None:
+            coarse_to_fine = tuple(int(v) for v in coarse_to_fine)
+            if len(coarse_to_fine) != 2 or not 0 <= coarse_to_fine[0] <= coarse_to_fine[1]:
+                raise ConfigError(
+                    "model.coarse_to_fine must be [start, end] generator steps with "
+                    f"0 <= start <= end, got {list(coarse_to_fine)}"
+                )
+        self.coarse_to_fine = coarse_to_fine
         self._stats_stale = True
         self.latent_dim = int(latent_dim)
         self.n_critic = int(n_critic)
@@ -135,6 +148,13 @@ class GAN(GensModule):
         self.register_buffer("fixed_y", fixed_y.long())
         self.d_steps = 0
         self.g_steps = 0
+        if self.coarse_to_fine is not None:
+            if not any(isinstance(m, FourierFeatures) for m in self.discriminator.modules()):
+                raise ConfigError(
+                    "model.coarse_to_fine fades in Fourier features, but the discriminator has "
+                    "none; set model.discriminator.fourier_features or drop coarse_to_fine"
+                )
+            self._set_fourier_gain()
 
     # --- sampling ------------------------------------------------------------------------
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -256,8 +276,17 @@ class GAN(GensModule):
         if batch_idx % self.log_every_n_steps == 0:
             self.log_dict({f"train/{k}": v.detach() for k, v in logs.items()}, prog_bar=False)
 
+    def _set_fourier_gain(self) -> None:
+        start, end = self.coarse_to_fine
+        gain = 1.0 if self.g_steps >= end else max(0.0, (self.g_steps - start) / (end - start))
+        for m in self.discriminator.modules():
+            if isinstance(m, FourierFeatures):
+                m.gain.fill_(gain)
+
     def _after_g_step(self) -> None:
         self._stats_stale = True
+        if self.coarse_to_fine is not None:
+            self._set_fourier_gain()
         if self.generator_ema is not None:
             decay = self.ema_decay if self.g_steps > self.ema_start else 0.0
             update_ema(self.generator_ema, self.generator, decay)

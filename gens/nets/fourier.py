@@ -7,6 +7,10 @@ bias). On the 2-D mixtures this is what keeps a GAN discriminator from seeing th
 against a fixed generator does not separate them, while the same D on Fourier features does
 within a few hundred steps. The mapping is ``x -> [x, sin(2 pi B x), cos(2 pi B x)]`` with a
 fixed Gaussian matrix ``B ~ N(0, scale^2)`` (a seeded buffer, saved in checkpoints).
+
+``gain`` (a buffer, 1 by default) multiplies the sine and cosine features. Ramping it from 0 to
+1 during training is coarse-to-fine: the network first sees only ``x`` and learns the coarse
+function, then the high frequencies (the frequency annealing of BARF, Lin et al. 2021).
 """
 
 from __future__ import annotations
@@ -32,8 +36,10 @@ class FourierFeatures(nn.Module):
             raise ConfigError(f"Fourier feature scale must be > 0, got {scale}")
         g = torch.Generator().manual_seed(int(seed))
         self.register_buffer("B", torch.randn(in_features, num_features, generator=g) * scale)
+        self.register_buffer("gain", torch.ones(()))
         self.out_features = in_features + 2 * num_features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = (2 * math.pi) * (x @ self.B.to(x.dtype))
-        return torch.cat([x, h.sin(), h.cos()], dim=-1)
+        gain = self.gain.to(x.dtype)
+        return torch.cat([x, gain * h.sin(), gain * h.cos()], dim=-1)
