@@ -45,6 +45,7 @@ benchmarks: $(STAMP)  ## regenerate docs/benchmarks/*.md (long)
 	$(BIN)/python scripts/bench_flows_ar_vi.py
 	$(BIN)/python scripts/benchmark_metrics.py
 	$(BIN)/python scripts/benchmark_modes.py
+	$(BIN)/python scripts/benchmark_stacked.py
 
 clean:  ## remove logs, caches and build files (keeps .venv)
 	rm -rf logs outputs multirun .pytest_cache .ruff_cache build *.egg-info
