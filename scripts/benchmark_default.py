@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -24,16 +25,22 @@ ROOT = Path(__file__).resolve().parents[1]
 PACGAN4 = {"test/modes": (24.8, 0.2), "test/hq": (93.6, 0.6), "test/rkl": (0.04, 0.01)}
 
 
-def run_seed(seed: int, overrides: list[str], workdir: Path) -> tuple[dict, float]:
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_seed(seed: int, overrides: list[str], workdir: Path) -> tuple[dict, float, float]:
+    """metrics.json, wall seconds and CPU seconds (all threads) of one ``train.py`` run."""
     run_dir = workdir / f"seed{seed}"
     cmd = [sys.executable, str(ROOT / "train.py"), f"seed={seed}", f"hydra.run.dir={run_dir}"]
     cmd += ["callbacks.rich_progress_bar=null", "+trainer.enable_progress_bar=false", *overrides]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _children_cpu()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
     if proc.returncode != 0:
         sys.exit(f"seed {seed} failed:\n{proc.stderr[-3000:]}")
-    return json.loads((run_dir / "metrics.json").read_text()), wall
+    return json.loads((run_dir / "metrics.json").read_text()), wall, cpu
 
 
 def mean_se(values: list[float]) -> tuple[float, float]:
@@ -66,13 +73,14 @@ def main() -> None:
     p.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run")
     args = p.parse_args()
 
-    rows, walls = [], []
+    rows, walls, cpus = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for s in range(args.seeds):
-            m, wall = run_seed(s, args.overrides, Path(tmp))
+            m, wall, cpu = run_seed(s, args.overrides, Path(tmp))
             rows.append(m)
             walls.append(wall)
-            print(f"seed {s}: {m}  ({wall:.0f} s)", flush=True)
+            cpus.append(cpu)
+            print(f"seed {s}: {m}  ({wall:.0f} s wall, {cpu:.0f} s CPU)", flush=True)
 
     def cell(key: str, scale: float = 1.0, fmt: str = "{:.2f}") -> str:
         m, se = mean_se([r[key] * scale for r in rows])
@@ -96,19 +104,23 @@ def main() -> None:
         "",
         "Per seed:",
         "",
-        "| seed | modes | high quality | reverse KL | wall time |",
-        "|---|---|---|---|---|",
+        "| seed | modes | high quality | reverse KL | wall time | CPU time |",
+        "|---|---|---|---|---|---|",
     ]
-    for s, (r, w) in enumerate(zip(rows, walls)):
+    for s, (r, w, c) in enumerate(zip(rows, walls, cpus)):
         lines.append(
             f"| {s} | {r['test/modes']:.0f} | {100 * r['test/hq']:.1f} % | "
-            f"{r['test/rkl']:.3f} | {w:.0f} s |"
+            f"{r['test/rkl']:.3f} | {w:.0f} s | {c:.0f} s |"
         )
     lines += [
         "",
         f"Wall time per run (whole `python train.py`, start-up and test included): "
         f"median {statistics.median(walls):.0f} s, max {max(walls):.0f} s, on "
-        f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}).",
+        f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), with "
+        f"the 1-minute load average at {os.getloadavg()[0]:.1f} when the runs ended (above 2, "
+        "other jobs shared the cores and the wall time overstates the run's own). CPU time "
+        "(user + system, all threads) does not depend on that load: median "
+        f"{statistics.median(cpus):.0f} s.",
         "",
         "Regenerate: `.venv/bin/python scripts/benchmark_default.py` "
         + (f"(overrides used: `{' '.join(args.overrides)}`)" if args.overrides else ""),
