@@ -47,6 +47,9 @@ class GAN(GensModule):
         standing_stats: before sampling, recompute the sampling generator's BatchNorm
             statistics over this many noise batches (BigGAN's standing statistics, see
             ``gens.gan.standing_stats``); 0 keeps the running statistics of training.
+        rejection: factory ``(data_shape=, num_classes=) -> DiscriminatorRejection``: sample
+            through discriminator rejection sampling (Azadi et al. 2019,
+            ``gens.gan.rejection``) after training; ``None`` samples the generator directly.
         coarse_to_fine: ``[start, end]`` generator steps over which the discriminator's Fourier
             features (``gens.nets.fourier``) fade in linearly from 0 to full (BARF-style
             frequency annealing); ``None`` leaves them on throughout.
@@ -78,6 +81,7 @@ class GAN(GensModule):
         r1_gamma: float = 0.0,
         r1_every: int = 1,
         standing_stats: int = 0,
+        rejection: Callable[..., nn.Module] | None = None,
         coarse_to_fine: Sequence[int] | None = None,
         conditional: bool = False,
         log_every_n_steps: int = 50,
@@ -139,6 +143,12 @@ class GAN(GensModule):
         )
         self.discriminator = discriminator(data_shape=self.data_shape, num_classes=nc)
         self.generator_ema = make_ema(self.generator) if self.ema_decay is not None else None
+        self.rejection = None
+        if rejection is not None:
+            self.rejection = rejection(data_shape=self.data_shape, num_classes=nc)
+            self.rejection.init_from(self.discriminator)
+        # where rejection sampling finds real data when no trainer is attached (load_model)
+        self.rejection_data: Callable[[], Any] | None = None
 
         g = torch.Generator().manual_seed(1234)
         self.register_buffer(
@@ -178,25 +188,83 @@ class GAN(GensModule):
         use_ema: bool = True,
         generator: torch.Generator | None = None,
         batch_size: int = 1000,
+        rejection: bool | None = None,
     ) -> torch.Tensor:
         """``n`` samples in data space. ``truncation=t`` resamples latent entries with |z| > t
-        (the truncation trick of Brock et al. 2019); labels are drawn uniformly if not given."""
+        (the truncation trick of Brock et al. 2019); labels are drawn uniformly if not given.
+
+        With ``model.rejection`` set, samples pass discriminator rejection sampling
+        (``gens.gan.rejection``; fitted on first use after the weights change) unless
+        ``rejection=False``, ``z`` is given (each latent maps to its own sample), or the model
+        is being fitted (``rejection=None`` there: validation sees the raw generator, test and
+        later use see the sampler)."""
+        if self._use_rejection(rejection) and z is None:
+            self._fit_rejection_if_stale(use_ema)
+
+            def propose(m, gen):
+                zz = self.noise(m, gen)
+                if truncation is not None:
+                    zz = truncate(zz, float(truncation), gen)
+                return self._generate(zz, None, use_ema, batch_size)
+
+            return self.rejection.sample(n, propose, generator).float()
         if z is None:
             z = self.noise(n, generator)
             if truncation is not None:
                 z = truncate(z, float(truncation), generator)
         if y is None:
             y = self.random_labels(n, generator)
+        return self._generate(z, y, use_ema, batch_size)
+
+    @torch.no_grad()
+    def _generate(self, z, y, use_ema: bool, batch_size: int) -> torch.Tensor:
         net = self.sampling_generator(use_ema)
         self._refresh_standing_stats(net)
         was_training = net.training
         net.eval()
         out = []
-        for i in range(0, n, batch_size):
+        for i in range(0, len(z), batch_size):
             yb = None if y is None else y[i : i + batch_size].to(self.device)
             out.append(net(z[i : i + batch_size].to(self.device), yb))
         net.train(was_training)
         return torch.cat(out).float()
+
+    def _use_rejection(self, rejection: bool | None) -> bool:
+        if self.rejection is None:
+            if rejection:
+                raise ConfigError(
+                    "sample(rejection=True) needs a rejection sampler; set model.rejection "
+                    "(e.g. the one of configs/model/gan_r1.yaml)"
+                )
+            return False
+        if rejection is not None:
+            return bool(rejection)
+        fitting = self._trainer is not None and self.trainer.state.fn == "fit"
+        return not fitting
+
+    def _fit_rejection_if_stale(self, use_ema: bool) -> None:
+        version = 2 * self.g_steps + int(use_ema)
+        if self.rejection.is_fitted_for(version):
+            return
+        dm = self.trainer.datamodule if self._trainer is not None else None
+        if dm is not None:
+            dm.setup("fit")  # idempotent in every gens data module
+            real = dm.train_dataloader()
+        elif self.rejection_data is not None:
+            real = self.rejection_data()
+        else:
+            raise ConfigError(
+                "rejection sampling must fit its discriminator to this generator and needs real "
+                "data: attach a data module (trainer) or set model.rejection_data to a function "
+                "returning a DataLoader (gens.utils.checkpoint.load_model does), or pass "
+                "rejection=False"
+            )
+        self.rejection.fit(
+            real,
+            lambda m, gen: self._generate(self.noise(m, gen), None, use_ema, 1000),
+            version,
+            source=self.discriminator,
+        )
 
     def _refresh_standing_stats(self, net: nn.Module, batch_size: int = 500) -> None:
         """Recompute ``net``'s BatchNorm statistics if the weights changed since the last time

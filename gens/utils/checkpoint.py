@@ -93,4 +93,13 @@ def load_model(
     model.load_state_dict(ckpt["state_dict"])
     model.gens_meta = meta
     model.load_extra_state(ckpt.get("gens", {}).get("extra", {}))
+    if getattr(model, "rejection", None) is not None and meta.get("data"):
+        # rejection sampling refits its discriminator to real data when the stored one is stale
+        model.rejection_data = lambda: _train_loader(meta["data"])
     return model.to(map_location).eval()
+
+
+def _train_loader(data_cfg: dict):
+    dm = instantiate(data_cfg)
+    dm.setup("fit")
+    return dm.train_dataloader()
