@@ -176,3 +176,22 @@ def test_training_validates_the_raw_generator_and_tests_through_the_sampler(cfg_
     assert model.rejection is not None and model.rejection_data is not None
     x = model.sample(100, generator=torch.Generator().manual_seed(0))
     assert x.shape == (100, 2) and model.rejection.is_fitted_for(2 * model.g_steps + 1)
+    # scripts/sample.py's draw: the sampler picks its own latents, so none are returned
+    from gens.utils.sampling import draw
+
+    xs, ys, zs = draw(model, 50, seed=0)
+    assert xs.shape == (50, 2) and ys is None and zs is None
+    torch.testing.assert_close(xs, draw(model, 50, seed=0)[0])
+
+
+def test_validation_during_fit_scores_the_raw_generator(cfg_factory):
+    from types import SimpleNamespace
+
+    _, model = _gan(cfg_factory)
+    model._trainer = SimpleNamespace(state=SimpleNamespace(fn="fit"), datamodule=None)
+    assert not model._use_rejection(None)  # fitting: the raw generator
+    assert model._use_rejection(True)
+    model._trainer.state.fn = "test"
+    assert model._use_rejection(None)
+    model._trainer = None
+    assert model._use_rejection(None) and not model._use_rejection(False)

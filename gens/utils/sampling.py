@@ -55,7 +55,8 @@ def draw(model, n: int, seed: int = 0, batch_size: int = 500, label=None, **opti
     g = torch.Generator(device=model.device).manual_seed(int(seed))
     y = labels_for(model, n, label)
     z = None
-    if has_latent(model):
+    # a rejection sampler draws its own latents (it keeps only some): no z to return then
+    if has_latent(model) and getattr(model, "rejection", None) is None:
         z = model.noise(n, generator=g)
         if opts.pop("truncation", None) is not None:
             from gens.gan.base import truncate
