@@ -64,6 +64,7 @@ COST = {
     "gens default": 4.5,
     "WGAN-GP": 3.0,
     "Minibatch Disc.": 2.0,
+    "ALI/BiGAN": 1.4,
     "VEEGAN": 1.1,
 }
 
@@ -215,7 +216,7 @@ def render(summary: dict[str, dict], rows: list[str], args, timing: dict, wall: 
         ),
         "- Networks: the PacGAN 2-D set-up for every GAN row (G 4x400 ReLU+BN, D 3x200 maxout "
         "with 5 pieces, latent dim 2); WGAN-GP uses configs/model/wgan_gp.yaml (3x512 ReLU).",
-        "- \"gens default\" is `python train.py` on each set: `model=gan_r1` at its own budget "
+        '- "gens default" is `python train.py` on each set: `model=gan_r1` at its own budget '
         "(14 epochs, lr 3e-4 with cosine decay, G 4x256, D 3x128 maxout, lazy R1, EMA "
         "generator with standing statistics, samples through discriminator rejection "
         "sampling); see docs/benchmarks/default.md.",

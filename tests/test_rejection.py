@@ -69,7 +69,12 @@ def test_fit_sets_the_bound_and_shift_from_the_burn_in_and_moves_samples_to_the_
     g = torch.Generator().manual_seed(1)
     real = [(torch.randn(200, 1, generator=g) * DATA_STD + DATA_MEAN,) for _ in range(20)]
     drs = DiscriminatorRejection(
-        (1,), discriminator=disc, steps=400, batch_size=200, lr=3e-3, burn_in=4000,
+        (1,),
+        discriminator=disc,
+        steps=400,
+        batch_size=200,
+        lr=3e-3,
+        burn_in=4000,
         gamma_quantile=0.5,
     )
     drs.fit(real, _propose, version=7)
@@ -86,8 +91,9 @@ def test_fit_sets_the_bound_and_shift_from_the_burn_in_and_moves_samples_to_the_
 class _MLP(nn.Module):
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(1, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
-                                 nn.Linear(32, 1))
+        self.net = nn.Sequential(
+            nn.Linear(1, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1)
+        )
 
     def forward(self, x, y=None):
         return self.net(x)

@@ -157,9 +157,10 @@ class DiscriminatorRejection(nn.Module):
             x_real = next(batches)[: self.batch_size].to(device)
             with torch.no_grad():
                 x_fake = propose(len(x_real), g)
-            loss = F.softplus(-self.net(x_real, None)).mean() + F.softplus(
-                self.net(x_fake, None)
-            ).mean()
+            loss = (
+                F.softplus(-self.net(x_real, None)).mean()
+                + F.softplus(self.net(x_fake, None)).mean()
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -173,7 +174,9 @@ class DiscriminatorRejection(nn.Module):
             )
             self.log_m.fill_(logits.max())
             q = self.gamma_quantile
-            gamma = 0.0 if q is None else torch.quantile(_f_values(logits, self.log_m, self.eps), q)
+            gamma = (
+                0.0 if q is None else torch.quantile(_f_values(logits, self.log_m, self.eps), q)
+            )
             self.gamma.fill_(float(gamma))
             self.last_acceptance = float(self.accept_prob(logits).mean())
         self.fitted_for.fill_(int(version))
