@@ -27,7 +27,6 @@ Everything here draws from generators it is given or seeds itself, never the glo
 from __future__ import annotations
 
 import copy
-import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -37,10 +36,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from gens.utils.errors import ConfigError
+from gens.utils.logging import get_logger
 
 __all__ = ["DiscriminatorRejection", "acceptance_probability"]
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def acceptance_probability(
@@ -70,6 +70,8 @@ class DiscriminatorRejection(nn.Module):
         steps: discriminator updates in ``fit``.
         batch_size: real and generated samples per update.
         lr, betas: Adam settings of those updates.
+        cosine: decay the learning rate to 0 over the ``steps`` (cosine), so the fitted logits
+            settle instead of carrying the noise of the last large steps.
         burn_in: generated samples that set ``log_m`` and ``gamma``.
         gamma_quantile: quantile of ``F`` on the burn-in used as ``gamma``; ``None`` for 0.
         eps: the ``eps`` of ``F`` (keeps the log finite at ``D = M``).
@@ -85,6 +87,7 @@ class DiscriminatorRejection(nn.Module):
         batch_size: int = 100,
         lr: float = 1e-3,
         betas: Sequence[float] = (0.5, 0.999),
+        cosine: bool = True,
         burn_in: int = 10_000,
         gamma_quantile: float | None = 0.95,
         eps: float = 1e-6,
@@ -107,6 +110,7 @@ class DiscriminatorRejection(nn.Module):
             )
         self.steps, self.batch_size, self.burn_in = int(steps), int(batch_size), int(burn_in)
         self.lr, self.betas = float(lr), tuple(float(b) for b in betas)
+        self.cosine = bool(cosine)
         self.gamma_quantile = None if gamma_quantile is None else float(gamma_quantile)
         self.eps, self.seed = float(eps), int(seed)
         self.copy_discriminator = discriminator is None
@@ -150,6 +154,9 @@ class DiscriminatorRejection(nn.Module):
         device = self.log_m.device
         g = torch.Generator(device=device).manual_seed(self.seed)
         opt = torch.optim.Adam(self.net.parameters(), lr=self.lr, betas=self.betas)
+        sched = (
+            torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.steps) if self.cosine else None
+        )
         was_training = self.net.training
         self.net.train()
         batches = _cycle(real)
@@ -164,6 +171,8 @@ class DiscriminatorRejection(nn.Module):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if sched is not None:
+                sched.step()
         self.net.train(was_training).requires_grad_(False)
         with torch.no_grad():
             logits = torch.cat(
