@@ -74,7 +74,7 @@ def _g_grads(model, opt, real, k):
 
 
 def test_unrolling_changes_the_generator_gradient():
-    model = _model()
+    model = _model(surrogate="generator")
     opt = torch.optim.Adam(model.discriminator.parameters(), lr=1e-2, betas=(0.5, 0.999))
     real = torch.randn(64, 2)
     _d_step(model, opt, real)
@@ -102,7 +102,7 @@ def test_unrolled_generator_gradient_is_the_gradient_through_the_updates():
     """k = 1 by hand: theta_1 = adam(theta_0, grad), G loss on D(theta_1), autograd through.
     (Maxout pieces that never won have v = 0, where sqrt's derivative is infinite; both sides
     add the same 1e-30 under the root.)"""
-    model = _model()
+    model = _model(surrogate="generator")
     opt = torch.optim.Adam(model.discriminator.parameters(), lr=1e-2, betas=(0.5, 0.999))
     real = torch.randn(32, 2)
     _d_step(model, opt, real)
@@ -129,9 +129,63 @@ def test_unrolled_generator_gradient_is_the_gradient_through_the_updates():
     torch.testing.assert_close(g1, by_hand, rtol=1e-4, atol=1e-6)
 
 
+def test_value_surrogate_is_the_game_value_at_the_unrolled_discriminator():
+    """Metz et al.'s f_K: G minimizes V(G, D_K) = E log D_K(x) + E log(1 - D_K(G(z))), whose
+    real term depends on G through theta_D^K; k = 2 by hand, autograd through both updates."""
+    minimax = {"d": "minimax", "g": "minimax"}
+    model = _model(surrogate="value", loss=minimax)
+    opt = torch.optim.Adam(model.discriminator.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    real = torch.randn(32, 2)
+    _d_step(model, opt, real)
+    g2 = _g_grads(model, opt, real, 2)
+
+    model.generator.zero_grad()
+    torch.manual_seed(7)
+    fake = model.generator(model.noise(32))
+    names = [n for n, _ in model.discriminator.named_parameters()]
+    d = lambda ps, x: torch.func.functional_call(model.discriminator, dict(zip(names, ps)), (x,))  # noqa: E731
+    ps = [p.detach().requires_grad_(True) for p in model.discriminator.parameters()]
+    st = {id(p): dict(opt.state[p]) for p in model.discriminator.parameters()}
+    for _ in range(2):
+        v_d = -(torch.nn.functional.logsigmoid(d(ps, real)).mean())
+        v_d = v_d - torch.nn.functional.logsigmoid(-d(ps, fake)).mean()
+        grads = torch.autograd.grad(v_d, ps, create_graph=True)
+        new = []
+        for p, g, pt in zip(ps, grads, model.discriminator.parameters()):
+            s_ = st[id(pt)]
+            t = float(s_["step"]) + 1
+            m = 0.5 * s_["exp_avg"] + 0.5 * g
+            v = 0.999 * s_["exp_avg_sq"] + 0.001 * g * g
+            s_.update(step=t, exp_avg=m, exp_avg_sq=v)
+            new.append(
+                p - 1e-2 * (m / (1 - 0.5**t)) / ((v / (1 - 0.999**t) + 1e-30).sqrt() + 1e-8)
+            )
+        ps = new
+    value = torch.nn.functional.logsigmoid(d(ps, real)).mean()
+    value = value + torch.nn.functional.logsigmoid(-d(ps, fake)).mean()
+    value.backward()
+    by_hand = torch.cat([p.grad.flatten() for p in model.generator.parameters()])
+    torch.testing.assert_close(g2, by_hand, rtol=1e-4, atol=1e-6)
+
+    # the real term matters once k >= 1: the same model with G's loss on D_K(G(z)) alone differs
+    model.surrogate = "generator"
+    g2_fake_only = _g_grads(model, opt, real, 2)
+    assert (g2 - g2_fake_only).norm() > 1e-3 * g2.norm()
+    # at k = 0 the real term is constant in G: exactly the plain GAN's minimax gradient
+    model.surrogate = "value"
+    g0 = _g_grads(model, opt, real, 0)
+    model.generator.zero_grad()
+    torch.manual_seed(7)
+    GAN.g_objective(model, real, None)[0].backward()
+    plain = torch.cat([p.grad.flatten() for p in model.generator.parameters()])
+    torch.testing.assert_close(g0, plain)
+
+
 def test_unrolled_rejects_bad_settings():
     with pytest.raises(ConfigError, match="unroll_steps"):
         _model(unroll_steps=-1)
+    with pytest.raises(ConfigError, match="surrogate"):
+        _model(surrogate="fake_only")
     net = torch.nn.Linear(2, 1)
     with pytest.raises(ConfigError, match="RMSprop"):
         DifferentiableOptimizer(torch.optim.RMSprop(net.parameters()), list(net.parameters()))
