@@ -21,19 +21,49 @@ def test_minibatch_discrimination_matches_the_definition():
     torch.manual_seed(0)
     layer = MinibatchDiscrimination(6, num_kernels=4, kernel_dim=3)
     f = torch.randn(5, 6)
+    layer.log_scale.data.fill_(0.3)  # the per-kernel scale and bias enter as defined
+    layer.bias.data.normal_()
     out = layer(f)
     assert out.shape == (5, 6 + 4)
     torch.testing.assert_close(out[:, :6], f)
-    m = (f @ layer.T).view(5, 4, 3)
+    m = (f @ layer.T).view(5, 4, 3) * layer.log_scale.exp()[:, None]
     for i in range(5):
         for b in range(4):
             o = sum(torch.exp(-(m[i, b] - m[j, b]).abs().sum()) for j in range(5) if j != i)
-            torch.testing.assert_close(out[i, 6 + b], o, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(out[i, 6 + b], o + layer.bias[b], rtol=1e-5, atol=1e-6)
+
+
+def test_minibatch_discrimination_data_init():
+    """Salimans et al.'s init on the first training batch: half the mean nearest-neighbour L1
+    distance is 1 for every kernel, and the features have mean 0 on that batch; once only."""
+    torch.manual_seed(0)
+    layer = MinibatchDiscrimination(6, num_kernels=4, kernel_dim=3, data_init=True)
+    f = torch.randn(9, 6) * 30  # far apart: without the init every c_b would vanish
+    out = layer(f)
+    m = (f @ layer.T).view(9, 4, 3) * layer.log_scale.exp()[:, None]
+    l1 = (m[:, None] - m[None]).abs().sum(-1) + torch.eye(9)[..., None] * 1e9  # (N, N, B)
+    torch.testing.assert_close(0.5 * l1.min(1).values.mean(0), torch.ones(4))
+    torch.testing.assert_close(out[:, 6:].mean(0), torch.zeros(4), atol=1e-5, rtol=0)
+    assert bool(layer.initialized) and "initialized" in layer.state_dict()
+    scale = layer.log_scale.detach().clone()
+    layer(torch.randn(9, 6))
+    torch.testing.assert_close(layer.log_scale.detach(), scale)  # not again
+    # eval mode and data_init=False leave the layer as constructed
+    fresh = MinibatchDiscrimination(6, num_kernels=4, kernel_dim=3, data_init=True).eval()
+    fresh(f)
+    assert not bool(fresh.initialized) and fresh.log_scale.abs().sum() == 0
+    off = MinibatchDiscrimination(6, num_kernels=4, kernel_dim=3)  # the paper's layer
+    off(f)
+    assert off.log_scale.abs().sum() == 0 and off.bias.abs().sum() == 0
+    # a collapsed first batch keeps the scale finite
+    collapsed = MinibatchDiscrimination(6, num_kernels=4, kernel_dim=3, data_init=True)
+    collapsed(f[:1].expand(9, 6))
+    assert torch.isfinite(collapsed.log_scale).all() and collapsed.log_scale.abs().sum() == 0
 
 
 def test_minibatch_features_see_a_collapsed_batch():
     torch.manual_seed(0)
-    layer = MinibatchDiscrimination(4, num_kernels=8, kernel_dim=2)
+    layer = MinibatchDiscrimination(4, num_kernels=8, kernel_dim=2, data_init=False)
     diverse = torch.randn(10, 4) * 5
     collapsed = diverse[:1].expand(10, 4)
     assert layer(collapsed)[:, 4:].mean() > layer(diverse)[:, 4:].mean() + 1.0

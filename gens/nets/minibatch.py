@@ -3,7 +3,13 @@
 - ``MinibatchDiscrimination``: Salimans et al. 2016 (Improved Techniques for Training GANs),
   Sec. 3.2. Features f(x_i) in R^A are multiplied by a tensor T in R^{A x B x C} to matrices
   M_i in R^{B x C}; c_b(x_i, x_j) = exp(-||M_{i,b} - M_{j,b}||_1) (L1 over the C columns) and
-  o(x_i)_b = sum_{j != i} c_b(x_i, x_j). The B values o(x_i) are appended to f(x_i).
+  o(x_i)_b = sum_{j != i} c_b(x_i, x_j). The B values o(x_i) (plus a learned bias per kernel,
+  as in the paper's code) are appended to f(x_i). ``data_init=True`` adds the code's
+  data-dependent init: on the first training batch each kernel's scale is set so that half
+  the mean nearest-neighbour L1 distance is 1 and the bias centres o. Off by default: on the
+  2-D mixtures, whose real batches hold many near-duplicates (tight modes), it tunes every
+  kernel to the within-mode distances and D wins at once (single-seed ring8 probes: 0 modes
+  with it, 8 without, at 1 epoch with cosine decay from G 1e-3 / D 1e-4).
 - ``MinibatchStdDev``: Karras et al. 2018 (Progressive Growing of GANs), Sec. 3: the standard
   deviation of every feature over a group of samples, averaged to one number, appended as one
   more feature (for images, one more constant channel).
@@ -17,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from gens.utils.errors import ConfigError
@@ -24,24 +31,55 @@ from gens.utils.errors import ConfigError
 __all__ = ["MinibatchDiscrimination", "MinibatchStdDev", "MinibatchDiscriminator"]
 
 
+def _mean_over_ranks(t: torch.Tensor) -> torch.Tensor:
+    """Average over DDP processes, so every rank initializes to the same parameters."""
+    if dist.is_available() and dist.is_initialized():
+        t = t.clone()
+        dist.all_reduce(t)
+        t /= dist.get_world_size()
+    return t
+
+
 class MinibatchDiscrimination(nn.Module):
     """``(N, A) -> (N, A + B)``: features followed by the B minibatch similarities o(x_i)."""
 
-    def __init__(self, in_features: int, num_kernels: int = 50, kernel_dim: int = 5):
+    def __init__(
+        self, in_features: int, num_kernels: int = 50, kernel_dim: int = 5, data_init: bool = False
+    ):
         super().__init__()
         self.in_features, self.num_kernels, self.kernel_dim = in_features, num_kernels, kernel_dim
         self.T = nn.Parameter(torch.randn(in_features, num_kernels * kernel_dim) * 0.1)
+        self.log_scale = nn.Parameter(torch.zeros(num_kernels))
+        self.bias = nn.Parameter(torch.zeros(num_kernels))
+        # checkpointed, so a resumed or loaded model is not initialized again
+        self.register_buffer("initialized", torch.tensor(not data_init))
 
     @property
     def out_features(self) -> int:
         return self.in_features + self.num_kernels
 
-    def forward(self, f: torch.Tensor) -> torch.Tensor:
+    def _l1(self, f: torch.Tensor) -> torch.Tensor:
+        """(B, N, N): ||M_i,b - M_j,b||_1 with the per-kernel scale applied to M."""
         m = (f @ self.T).view(len(f), self.num_kernels, self.kernel_dim)  # M_i: (N, B, C)
+        m = m * self.log_scale.exp()[:, None]
         m = m.transpose(0, 1)  # (B, N, C)
-        l1 = torch.cdist(m, m, p=1)  # (B, N, N): ||M_i,b - M_j,b||_1
-        o = torch.exp(-l1).sum(2).t() - 1.0  # (N, B); drop the j = i term, c_b(x_i, x_i) = 1
-        return torch.cat([f, o], dim=1)
+        return torch.cdist(m, m, p=1)
+
+    @torch.no_grad()
+    def _data_init(self, f: torch.Tensor) -> None:
+        l1 = self._l1(f) + torch.eye(len(f), dtype=f.dtype, device=f.device) * 1e30
+        half_min = _mean_over_ranks(0.5 * l1.min(dim=2).values.mean(dim=1))  # (B,)
+        # a kernel that sees identical features (a collapsed batch) keeps its scale
+        self.log_scale.sub_(torch.where(half_min > 0, half_min.clamp_min(1e-30).log(), 0.0))
+        o = torch.exp(-self._l1(f)).sum(2).t() - 1.0
+        self.bias.copy_(-_mean_over_ranks(o.mean(0)))
+        self.initialized.fill_(True)
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        if not bool(self.initialized) and self.training and len(f) > 1:
+            self._data_init(f.detach())
+        o = torch.exp(-self._l1(f)).sum(2).t() - 1.0  # (N, B); drop j = i, c_b(x_i, x_i) = 1
+        return torch.cat([f, o + self.bias], dim=1)
 
 
 class MinibatchStdDev(nn.Module):
@@ -82,6 +120,7 @@ class MinibatchDiscriminator(nn.Module):
         kind: ``"mbd"`` (minibatch discrimination, Salimans et al. 2016) or ``"stddev"``
             (minibatch standard deviation, Karras et al. 2018).
         num_kernels, kernel_dim: B and C of the minibatch-discrimination tensor T.
+        data_init: set the kernels' scales and biases from the first training batch.
         group_size: group size of the minibatch stddev.
     """
 
@@ -94,6 +133,7 @@ class MinibatchDiscriminator(nn.Module):
         num_kernels: int = 50,
         kernel_dim: int = 5,
         group_size: int = 4,
+        data_init: bool = False,
     ):
         super().__init__()
         self.inner = discriminator(data_shape=data_shape, num_classes=num_classes)
@@ -104,7 +144,9 @@ class MinibatchDiscriminator(nn.Module):
             )
         dim = int(self.inner.feature_dim)
         if kind == "mbd":
-            self.minibatch = MinibatchDiscrimination(dim, int(num_kernels), int(kernel_dim))
+            self.minibatch = MinibatchDiscrimination(
+                dim, int(num_kernels), int(kernel_dim), bool(data_init)
+            )
             out = self.minibatch.out_features
         elif kind == "stddev":
             self.minibatch = MinibatchStdDev(int(group_size))
