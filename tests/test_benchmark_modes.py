@@ -43,6 +43,28 @@ def test_verdict_checks_the_targets():
     assert "all three columns: PacGAN4, gens default" in text
 
 
+def test_budget_overrides_follow_each_rows_setup():
+    """Cosine decay over exactly the run's generator steps (batches // n_critic, PacGAN3's 99
+    per batch), the per-row learning rates, and nothing for the rows at their own budget."""
+    bm = _script()
+    args = type("Args", (), {"quick": False, "epochs": 2, "lr": 1e-3, "schedule": "cosine"})
+
+    def get(row, key):
+        return [o.split("=", 1)[1] for o in bm.budget_overrides(row, args) if o.startswith(key)]
+
+    assert "T_max:2000}" in get("GAN", "model.scheduler_g")[0]
+    assert "T_max:2020}" in get("PacGAN3", "model.scheduler_d")[0]  # 100,000 // 99 = 1,010
+    assert "T_max:400}" in get("WGAN-GP", "model.scheduler_g")[0]  # n_critic = 5
+    assert get("Unrolled GAN", "model.optimizer_g.lr") == ["0.001"]
+    assert get("Unrolled GAN", "model.optimizer_d.lr") == ["0.0001"]
+    assert get("GAN", "model.optimizer_d.lr") == ["0.001"]
+    assert get("WGAN-GP", "model.optimizer_d.lr") == []  # its paper's own
+    assert get("GAN", "trainer.max_epochs") == ["2"]
+    assert bm.budget_overrides("gens default", args) == []
+    args.schedule = "constant"
+    assert get("GAN", "model.scheduler_g") == []
+
+
 def _check_table(text: str, rows: list[str], seeds: int):
     for data in ("ring8", "grid25"):
         assert f"## {data}" in text
