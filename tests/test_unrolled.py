@@ -98,10 +98,41 @@ def test_unrolling_changes_the_generator_gradient():
         torch.testing.assert_close(v, state_before[k])
 
 
-def test_unrolled_generator_gradient_is_the_gradient_through_the_updates():
-    """k = 1 by hand: theta_1 = adam(theta_0, grad), G loss on D(theta_1), autograd through.
+def _functional_d(model):
+    names = [n for n, _ in model.discriminator.named_parameters()]
+    return lambda ps, x: torch.func.functional_call(
+        model.discriminator, dict(zip(names, ps)), (x,)
+    )
+
+
+def _adam_by_hand(ps, grads, states, lr=1e-2, b1=0.5, b2=0.999):
+    """torch's Adam update written out; ``states`` (copies of opt.state) advance in place.
     (Maxout pieces that never won have v = 0, where sqrt's derivative is infinite; both sides
     add the same 1e-30 under the root.)"""
+    out = []
+    for p, g, st in zip(ps, grads, states):
+        t = float(st["step"]) + 1
+        m = b1 * st["exp_avg"] + (1 - b1) * g
+        v = b2 * st["exp_avg_sq"] + (1 - b2) * g * g
+        st.update(step=t, exp_avg=m, exp_avg_sq=v)
+        out.append(p - lr * (m / (1 - b1**t)) / ((v / (1 - b2**t) + 1e-30).sqrt() + 1e-8))
+    return out
+
+
+def _unroll_by_hand(model, opt, real, fake, k):
+    d = _functional_d(model)
+    ps = [p.detach().requires_grad_(True) for p in model.discriminator.parameters()]
+    states = [dict(opt.state[p]) for p in model.discriminator.parameters()]
+    for _ in range(k):
+        grads = torch.autograd.grad(
+            model.d_loss_fn(d(ps, real), d(ps, fake)), ps, create_graph=True
+        )
+        ps = _adam_by_hand(ps, grads, states)
+    return d, ps
+
+
+def test_unrolled_generator_gradient_is_the_gradient_through_the_updates():
+    """k = 1 by hand: theta_1 = adam(theta_0, grad), G loss on D(theta_1), autograd through."""
     model = _model(surrogate="generator")
     opt = torch.optim.Adam(model.discriminator.parameters(), lr=1e-2, betas=(0.5, 0.999))
     real = torch.randn(32, 2)
@@ -111,19 +142,7 @@ def test_unrolled_generator_gradient_is_the_gradient_through_the_updates():
     model.generator.zero_grad()
     torch.manual_seed(7)
     fake = model.generator(model.noise(32))
-    names = [n for n, _ in model.discriminator.named_parameters()]
-    p0 = [p.detach().requires_grad_(True) for p in model.discriminator.parameters()]
-    d = lambda ps, x: torch.func.functional_call(model.discriminator, dict(zip(names, ps)), (x,))  # noqa: E731
-    loss_d = model.d_loss_fn(d(p0, real), d(p0, fake))
-    grads = torch.autograd.grad(loss_d, p0, create_graph=True)
-    b1, b2 = 0.5, 0.999
-    p1 = []
-    for p, g, pt in zip(p0, grads, model.discriminator.parameters()):
-        st = opt.state[pt]
-        t = float(st["step"]) + 1
-        m = b1 * st["exp_avg"] + (1 - b1) * g
-        v = b2 * st["exp_avg_sq"] + (1 - b2) * g * g
-        p1.append(p - 1e-2 * (m / (1 - b1**t)) / ((v / (1 - b2**t) + 1e-30).sqrt() + 1e-8))
+    d, p1 = _unroll_by_hand(model, opt, real, fake, 1)
     model.g_loss_fn(d(p1, fake)).backward()
     by_hand = torch.cat([p.grad.flatten() for p in model.generator.parameters()])
     torch.testing.assert_close(g1, by_hand, rtol=1e-4, atol=1e-6)
@@ -132,8 +151,7 @@ def test_unrolled_generator_gradient_is_the_gradient_through_the_updates():
 def test_value_surrogate_is_the_game_value_at_the_unrolled_discriminator():
     """Metz et al.'s f_K: G minimizes V(G, D_K) = E log D_K(x) + E log(1 - D_K(G(z))), whose
     real term depends on G through theta_D^K; k = 2 by hand, autograd through both updates."""
-    minimax = {"d": "minimax", "g": "minimax"}
-    model = _model(surrogate="value", loss=minimax)
+    model = _model(surrogate="value", loss={"d": "minimax", "g": "minimax"})
     opt = torch.optim.Adam(model.discriminator.parameters(), lr=1e-2, betas=(0.5, 0.999))
     real = torch.randn(32, 2)
     _d_step(model, opt, real)
@@ -142,27 +160,9 @@ def test_value_surrogate_is_the_game_value_at_the_unrolled_discriminator():
     model.generator.zero_grad()
     torch.manual_seed(7)
     fake = model.generator(model.noise(32))
-    names = [n for n, _ in model.discriminator.named_parameters()]
-    d = lambda ps, x: torch.func.functional_call(model.discriminator, dict(zip(names, ps)), (x,))  # noqa: E731
-    ps = [p.detach().requires_grad_(True) for p in model.discriminator.parameters()]
-    st = {id(p): dict(opt.state[p]) for p in model.discriminator.parameters()}
-    for _ in range(2):
-        v_d = -(torch.nn.functional.logsigmoid(d(ps, real)).mean())
-        v_d = v_d - torch.nn.functional.logsigmoid(-d(ps, fake)).mean()
-        grads = torch.autograd.grad(v_d, ps, create_graph=True)
-        new = []
-        for p, g, pt in zip(ps, grads, model.discriminator.parameters()):
-            s_ = st[id(pt)]
-            t = float(s_["step"]) + 1
-            m = 0.5 * s_["exp_avg"] + 0.5 * g
-            v = 0.999 * s_["exp_avg_sq"] + 0.001 * g * g
-            s_.update(step=t, exp_avg=m, exp_avg_sq=v)
-            new.append(
-                p - 1e-2 * (m / (1 - 0.5**t)) / ((v / (1 - 0.999**t) + 1e-30).sqrt() + 1e-8)
-            )
-        ps = new
-    value = torch.nn.functional.logsigmoid(d(ps, real)).mean()
-    value = value + torch.nn.functional.logsigmoid(-d(ps, fake)).mean()
+    d, p2 = _unroll_by_hand(model, opt, real, fake, 2)
+    logsig = torch.nn.functional.logsigmoid
+    value = logsig(d(p2, real)).mean() + logsig(-d(p2, fake)).mean()
     value.backward()
     by_hand = torch.cat([p.grad.flatten() for p in model.generator.parameters()])
     torch.testing.assert_close(g2, by_hand, rtol=1e-4, atol=1e-6)
