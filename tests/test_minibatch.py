@@ -113,3 +113,27 @@ def test_minibatch_discriminator_errors():
         MinibatchDiscriminator(NoFeatures, (2,))
     with pytest.raises(ConfigError, match="kind"):
         MinibatchDiscriminator(partial(MLPDiscriminator, hidden=(8,)), (2,), kind="nope")
+
+
+def _init_on_rank(rank: int, world: int, init_file: str, out_dir: str) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    torch.manual_seed(0)  # the same T on every rank, as DDP's broadcast leaves it
+    layer = MinibatchDiscrimination(6, num_kernels=4, kernel_dim=3, data_init=True)
+    torch.manual_seed(100 + rank)  # but each rank initializes on its own batch
+    layer(torch.randn(9, 6) * (1 + rank))
+    torch.save({k: v.detach() for k, v in layer.state_dict().items()}, f"{out_dir}/{rank}.pt")
+    dist.destroy_process_group()
+
+
+def test_minibatch_data_init_agrees_across_ddp_ranks(tmp_path):
+    """Under DDP every rank sees another first batch; the init averages over ranks, so the
+    replicas start (and stay) identical."""
+    import torch.multiprocessing as mp
+
+    mp.spawn(_init_on_rank, args=(2, str(tmp_path / "pg"), str(tmp_path)), nprocs=2)
+    a, b = (torch.load(tmp_path / f"{r}.pt") for r in (0, 1))
+    assert a["log_scale"].abs().sum() > 0
+    for k in a:
+        torch.testing.assert_close(a[k], b[k])

@@ -14,7 +14,14 @@ CASES = {
     "unrolled_gan": ["model=unrolled_gan", "model.unroll_steps=2"],
     "veegan": ["model=veegan"],
     "minibatch_disc": ["model=minibatch_disc"],
+    "minibatch_disc_init": ["model=minibatch_disc", "+model.discriminator.data_init=true"],
     "minibatch_stddev": ["model=minibatch_disc", "model.discriminator.kind=stddev"],
+    "unrolled_gan_generator_loss": [
+        "model=unrolled_gan",
+        "model.unroll_steps=1",
+        "model.surrogate=generator",
+        "model.loss.g=nonsaturating",
+    ],
     "pacgan2": ["model=pacgan"],
     "pacgan4": ["model=pacgan", "model.discriminator.pack=4"],
 }
@@ -31,7 +38,7 @@ def test_mode_model_on_ring8(cfg_factory, case):
     assert metrics["test/modes"] == saved["test/modes"]
 
 
-@pytest.mark.parametrize("case", ["unrolled_gan", "veegan"])
+@pytest.mark.parametrize("case", ["unrolled_gan", "veegan", "minibatch_disc_init"])
 def test_mode_model_resumes(cfg_factory, case):
     first = cfg_factory([*CASES[case], "data=ring8", "data.n_train=1000"], sub="a")
     train(first)
