@@ -73,6 +73,14 @@ def _g_grads(model, opt, real, k):
     return torch.cat([p.grad.flatten() for p in model.generator.parameters()])
 
 
+def _plain_g_grad(model, real):
+    """The plain GAN's generator gradient on the same noise as ``_g_grads``."""
+    model.generator.zero_grad()
+    torch.manual_seed(7)
+    GAN.g_objective(model, real, None)[0].backward()
+    return torch.cat([p.grad.flatten() for p in model.generator.parameters()])
+
+
 def test_unrolling_changes_the_generator_gradient():
     model = _model(surrogate="generator")
     opt = torch.optim.Adam(model.discriminator.parameters(), lr=1e-2, betas=(0.5, 0.999))
@@ -84,11 +92,7 @@ def test_unrolling_changes_the_generator_gradient():
     g0 = _g_grads(model, opt, real, 0)
     g5 = _g_grads(model, opt, real, 5)
     # k = 0 is exactly the plain GAN's non-saturating generator gradient
-    model.generator.zero_grad()
-    torch.manual_seed(7)
-    GAN.g_objective(model, real, None)[0].backward()
-    plain = torch.cat([p.grad.flatten() for p in model.generator.parameters()])
-    torch.testing.assert_close(g0, plain)
+    torch.testing.assert_close(g0, _plain_g_grad(model, real))
     assert (g5 - g0).norm() > 1e-3 * g0.norm()
     assert torch.isfinite(g5).all()
     # unrolling leaves the real discriminator and its optimizer untouched
@@ -131,20 +135,30 @@ def _unroll_by_hand(model, opt, real, fake, k):
     return d, ps
 
 
-def test_unrolled_generator_gradient_is_the_gradient_through_the_updates():
-    """k = 1 by hand: theta_1 = adam(theta_0, grad), G loss on D(theta_1), autograd through."""
-    model = _model(surrogate="generator")
+def _unrolled_and_by_hand(model, k):
+    """G's gradient from the model at k, and the pieces to redo it by hand: the fake batch of
+    the same noise and the functional D with its parameters after k by-hand updates."""
     opt = torch.optim.Adam(model.discriminator.parameters(), lr=1e-2, betas=(0.5, 0.999))
     real = torch.randn(32, 2)
     _d_step(model, opt, real)
-    g1 = _g_grads(model, opt, real, 1)
-
+    gk = _g_grads(model, opt, real, k)
     model.generator.zero_grad()
     torch.manual_seed(7)
     fake = model.generator(model.noise(32))
-    d, p1 = _unroll_by_hand(model, opt, real, fake, 1)
-    model.g_loss_fn(d(p1, fake)).backward()
-    by_hand = torch.cat([p.grad.flatten() for p in model.generator.parameters()])
+    d, pk = _unroll_by_hand(model, opt, real, fake, k)
+    return opt, real, fake, gk, d, pk
+
+
+def _g_grad_of(loss, model):
+    loss.backward()
+    return torch.cat([p.grad.flatten() for p in model.generator.parameters()])
+
+
+def test_unrolled_generator_gradient_is_the_gradient_through_the_updates():
+    """k = 1 by hand: theta_1 = adam(theta_0, grad), G loss on D(theta_1), autograd through."""
+    model = _model(surrogate="generator")
+    _, _, fake, g1, d, p1 = _unrolled_and_by_hand(model, 1)
+    by_hand = _g_grad_of(model.g_loss_fn(d(p1, fake)), model)
     torch.testing.assert_close(g1, by_hand, rtol=1e-4, atol=1e-6)
 
 
@@ -152,20 +166,10 @@ def test_value_surrogate_is_the_game_value_at_the_unrolled_discriminator():
     """Metz et al.'s f_K: G minimizes V(G, D_K) = E log D_K(x) + E log(1 - D_K(G(z))), whose
     real term depends on G through theta_D^K; k = 2 by hand, autograd through both updates."""
     model = _model(surrogate="value", loss={"d": "minimax", "g": "minimax"})
-    opt = torch.optim.Adam(model.discriminator.parameters(), lr=1e-2, betas=(0.5, 0.999))
-    real = torch.randn(32, 2)
-    _d_step(model, opt, real)
-    g2 = _g_grads(model, opt, real, 2)
-
-    model.generator.zero_grad()
-    torch.manual_seed(7)
-    fake = model.generator(model.noise(32))
-    d, p2 = _unroll_by_hand(model, opt, real, fake, 2)
+    opt, real, fake, g2, d, p2 = _unrolled_and_by_hand(model, 2)
     logsig = torch.nn.functional.logsigmoid
     value = logsig(d(p2, real)).mean() + logsig(-d(p2, fake)).mean()
-    value.backward()
-    by_hand = torch.cat([p.grad.flatten() for p in model.generator.parameters()])
-    torch.testing.assert_close(g2, by_hand, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(g2, _g_grad_of(value, model), rtol=1e-4, atol=1e-6)
 
     # the real term matters once k >= 1: the same model with G's loss on D_K(G(z)) alone differs
     model.surrogate = "generator"
@@ -174,11 +178,7 @@ def test_value_surrogate_is_the_game_value_at_the_unrolled_discriminator():
     # at k = 0 the real term is constant in G: exactly the plain GAN's minimax gradient
     model.surrogate = "value"
     g0 = _g_grads(model, opt, real, 0)
-    model.generator.zero_grad()
-    torch.manual_seed(7)
-    GAN.g_objective(model, real, None)[0].backward()
-    plain = torch.cat([p.grad.flatten() for p in model.generator.parameters()])
-    torch.testing.assert_close(g0, plain)
+    torch.testing.assert_close(g0, _plain_g_grad(model, real))
 
 
 def test_unrolled_rejects_bad_settings():
