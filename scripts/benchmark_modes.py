@@ -57,22 +57,20 @@ QUICK = {
         "model.rejection.burn_in=500",
     ]
 }
-# Relative cost per run on one core (measured; a 1-epoch GAN run is 1), used to schedule the
-# longest multiruns first. "gens default" trains its own 14 epochs of smaller networks.
+# Relative cost per run on one core, used to schedule the longest multiruns first: minutes per
+# run in docs/benchmarks/modes.md over GAN's (0.52). "gens default" trains its own 14 epochs.
 COST = {
-    "gens default": 9.5,
-    "Unrolled GAN": 7.2,
-    "WGAN-GP": 3.0,
-    "Minibatch Disc.": 2.3,
-    "ALI/BiGAN": 1.4,
+    "gens default": 9.1,
+    "Unrolled GAN": 6.2,
+    "Minibatch Disc.": 2.0,
+    "ALI/BiGAN": 1.2,
+    "WGAN-GP": 1.1,
     "VEEGAN": 1.1,
 }
 # Rows whose paper (or its reference code) sets G's and D's learning rates apart; every other
 # row takes --lr for both. Unrolled GAN: Metz et al.'s reference code, Adam 1e-3 for G and 1e-4
 # for D (the D it unrolls must not run away from G).
 ROW_LR: dict[str, tuple[float, float]] = {"Unrolled GAN": (1e-3, 1e-4)}
-# Discriminator steps per generator step, where a row's config sets more than one.
-N_CRITIC = {"WGAN-GP": 5}
 
 # Published numbers (mean +- s.e. where the paper gives them): PacGAN paper (Lin et al. 2018)
 # Table 1, and the VEEGAN paper (Srivastava et al. 2017) for unrolled GAN and VEEGAN on the grid.
@@ -116,16 +114,23 @@ def budget_overrides(row: str, args) -> list[str]:
     ]
 
 
+def row_setting(row: str, key: str, default):
+    """A row's value of ``key``: its own override, else its model config's, else ``default``."""
+    for o in ROWS[row]:
+        if o.startswith(f"{key}="):
+            return yaml.safe_load(o.split("=", 1)[1])
+    model = ROWS[row][0].split("=", 1)[1]
+    cfg = yaml.safe_load((ROOT / "configs" / "model" / f"{model}.yaml").read_text())
+    if key.startswith("model."):
+        return cfg.get(key.removeprefix("model."), default)
+    return default
+
+
 def generator_steps(row: str, args) -> int:
     """G steps of a run: batches per epoch (drop_last) x epochs / n_critic."""
-    if args.quick:
-        batches = QUICK_BATCHES
-    else:
-        batch = next(
-            (int(o.split("=")[1]) for o in ROWS[row] if o.startswith("data.batch_size")), 100
-        )
-        batches = N_TRAIN // batch
-    return max(1, batches * args.epochs // N_CRITIC.get(row, 1))
+    batch = int(row_setting(row, "data.batch_size", 100))
+    batches = QUICK_BATCHES if args.quick else N_TRAIN // batch
+    return max(1, batches * args.epochs // int(row_setting(row, "model.n_critic", 1)))
 
 
 def schedule_overrides(row: str, args) -> list[str]:

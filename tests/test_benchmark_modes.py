@@ -55,6 +55,8 @@ def test_budget_overrides_follow_each_rows_setup():
     assert "T_max:2000}" in get("GAN", "model.scheduler_g")[0]
     assert "T_max:2020}" in get("PacGAN3", "model.scheduler_d")[0]  # 100,000 // 99 = 1,010
     assert "T_max:400}" in get("WGAN-GP", "model.scheduler_g")[0]  # n_critic = 5
+    assert bm.row_setting("WGAN-GP", "model.n_critic", 1) == 5  # read from wgan_gp.yaml
+    assert bm.row_setting("PacGAN3", "data.batch_size", 100) == 99
     assert get("Unrolled GAN", "model.optimizer_g.lr") == ["0.001"]
     assert get("Unrolled GAN", "model.optimizer_d.lr") == ["0.0001"]
     assert get("GAN", "model.optimizer_d.lr") == ["0.001"]

@@ -48,6 +48,11 @@ def test_minibatch_discrimination_data_init():
     scale = layer.log_scale.detach().clone()
     layer(torch.randn(9, 6))
     torch.testing.assert_close(layer.log_scale.detach(), scale)  # not again
+    # a layer loaded from a checkpoint of an initialized one is not initialized again
+    loaded = MinibatchDiscrimination(6, num_kernels=4, kernel_dim=3, data_init=True)
+    loaded.load_state_dict(layer.state_dict())
+    loaded(torch.randn(9, 6) * 100)
+    torch.testing.assert_close(loaded.log_scale.detach(), scale)
     # eval mode and data_init=False leave the layer as constructed
     fresh = MinibatchDiscrimination(6, num_kernels=4, kernel_dim=3, data_init=True).eval()
     fresh(f)

@@ -63,18 +63,14 @@ class DifferentiableOptimizer:
         elif wd:
             g = g + wd * p
         step = float(st.get("step", 0)) + 1
-        m0, v0 = st.get("exp_avg"), st.get("exp_avg_sq")
-        m = (1 - b1) * g if m0 is None else torch.lerp(g, m0, b1)
-        v = (1 - b2) * g.square() if v0 is None else torch.addcmul(v0 * b2, g, g, value=1 - b2)
+        m = st.get("exp_avg", torch.zeros_like(p)) * b1 + (1 - b1) * g
+        v = st.get("exp_avg_sq", torch.zeros_like(p)) * b2 + (1 - b2) * g * g
         st.update(step=step, exp_avg=m, exp_avg_sq=v)
-        # torch's update p - lr / bc1 * m / (sqrt(v / bc2) + eps), with sqrt(bc2) moved out of
-        # the root (fused ops; no measurable speed-up on CPU, where the unrolled step's time is
-        # in D's matrix products). sqrt has an infinite derivative at 0 (a unit that got no
-        # gradient yet): 1e-30 under the root keeps the backward pass finite and changes the
-        # value by far less than eps.
-        bc1, rbc2 = 1 - b1**step, (1 - b2**step) ** 0.5
-        denom = (v + 1e-30 * rbc2**2).sqrt() + eps * rbc2
-        return torch.addcdiv(p, m, denom, value=-lr * rbc2 / bc1)
+        v_hat = v / (1 - b2**step)
+        # sqrt has an infinite derivative at 0 (a unit that got no gradient yet): 1e-30 keeps
+        # the backward pass finite and changes the value by far less than eps.
+        denom = (v_hat + 1e-30).sqrt() + eps
+        return p - lr / (1 - b1**step) * m / denom
 
     def _sgd(self, p, g, st):
         lr, mom = self.group["lr"], self.group.get("momentum", 0.0)

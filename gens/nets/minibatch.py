@@ -51,8 +51,10 @@ class MinibatchDiscrimination(nn.Module):
         self.T = nn.Parameter(torch.randn(in_features, num_kernels * kernel_dim) * 0.1)
         self.log_scale = nn.Parameter(torch.zeros(num_kernels))
         self.bias = nn.Parameter(torch.zeros(num_kernels))
-        # checkpointed, so a resumed or loaded model is not initialized again
+        # checkpointed, so a resumed or loaded model is not initialized again; mirrored in a
+        # Python flag so that forward never reads the tensor (a device sync on GPU)
         self.register_buffer("initialized", torch.tensor(not data_init))
+        self._pending_init = bool(data_init)
 
     @property
     def out_features(self) -> int:
@@ -74,9 +76,14 @@ class MinibatchDiscrimination(nn.Module):
         o = torch.exp(-self._l1(f)).sum(2).t() - 1.0
         self.bias.copy_(-_mean_over_ranks(o.mean(0)))
         self.initialized.fill_(True)
+        self._pending_init = False
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._pending_init = not bool(self.initialized)
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
-        if not bool(self.initialized) and self.training and len(f) > 1:
+        if self._pending_init and self.training and len(f) > 1:
             self._data_init(f.detach())
         o = torch.exp(-self._l1(f)).sum(2).t() - 1.0  # (N, B); drop j = i, c_b(x_i, x_i) = 1
         return torch.cat([f, o + self.bias], dim=1)
