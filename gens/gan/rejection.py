@@ -153,7 +153,7 @@ class DiscriminatorRejection(nn.Module):
         start = time.perf_counter()
         device = self.log_m.device
         g = torch.Generator(device=device).manual_seed(self.seed)
-        opt = torch.optim.Adam(self.net.parameters(), lr=self.lr, betas=self.betas)
+        opt = torch.optim.Adam(self.net.parameters(), lr=self.lr, betas=self.betas, fused=True)
         sched = (
             torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.steps) if self.cosine else None
         )
