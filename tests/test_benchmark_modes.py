@@ -36,16 +36,17 @@ def test_verdict_checks_the_targets():
         "GAN": (5, (20.0, 1.0), (0.9, 0.01), (0.5, 0.1)),
         "PacGAN4": (5, (25.0, 0.0), (0.95, 0.01), (0.01, 0.01)),
         "VEEGAN": (5, (19.0, 1.0), (0.4, 0.01), (0.3, 0.1)),
-        "gens default": (5, (25.0, 0.0), (0.97, 0.01), (0.02, 0.01)),
+        "gens gan_r1": (5, (25.0, 0.0), (0.97, 0.01), (0.02, 0.01)),
     }
     text = "\n".join(bm.verdict(s, "grid25"))
     assert "1/2 (PacGAN4)" in text  # the default recipe is not counted as a remedy
-    assert "all three columns: PacGAN4, gens default" in text
+    assert "all three columns: PacGAN4, gens gan_r1" in text
 
 
 def test_budget_overrides_follow_each_rows_setup():
-    """Cosine decay over exactly the run's generator steps (batches // n_critic, PacGAN3's 99
-    per batch), the per-row learning rates, and nothing for the rows at their own budget."""
+    """Cosine decay over exactly the run's generator steps (batches // n_critic; PacGAN's
+    batches are 100 packs, so m epochs keep the step count), the per-row learning rates, and
+    nothing for the rows at their own budget."""
     bm = _script()
     args = type("Args", (), {"quick": False, "epochs": 2, "lr": 1e-3, "schedule": "cosine"})
 
@@ -53,16 +54,23 @@ def test_budget_overrides_follow_each_rows_setup():
         return [o.split("=", 1)[1] for o in bm.budget_overrides(row, args) if o.startswith(key)]
 
     assert "T_max:2000}" in get("GAN", "model.scheduler_g")[0]
-    assert "T_max:2020}" in get("PacGAN3", "model.scheduler_d")[0]  # 100,000 // 99 = 1,010
+    # PacGAN3: batches of 300 (100 packs of 3), 333 per epoch, 2 x 3 epochs
+    assert "T_max:1998}" in get("PacGAN3", "model.scheduler_d")[0]
+    assert get("PacGAN3", "trainer.max_epochs") == ["6"]
+    assert get("PacGAN4", "trainer.max_epochs") == ["8"]
+    assert bm.row_setting("PacGAN4", "model.discriminator.pack", 1) == 4
+    assert bm.row_setting("GAN", "model.discriminator.maxout", 1) == 5  # nested config key
     assert "T_max:400}" in get("WGAN-GP", "model.scheduler_g")[0]  # n_critic = 5
     assert bm.row_setting("WGAN-GP", "model.n_critic", 1) == 5  # read from wgan_gp.yaml
-    assert bm.row_setting("PacGAN3", "data.batch_size", 100) == 99
+    assert bm.row_setting("PacGAN3", "data.batch_size", 100) == 300
     assert get("Unrolled GAN", "model.optimizer_g.lr") == ["0.001"]
     assert get("Unrolled GAN", "model.optimizer_d.lr") == ["0.0001"]
     assert get("GAN", "model.optimizer_d.lr") == ["0.001"]
     assert get("WGAN-GP", "model.optimizer_d.lr") == []  # its paper's own
     assert get("GAN", "trainer.max_epochs") == ["2"]
-    assert bm.budget_overrides("gens default", args) == []
+    own = bm.budget_overrides("gens gan_r1", args)
+    assert "trainer.max_epochs=7" in own and "model.scheduler_g.T_max=7" in own
+    assert not any(o.startswith("+model.scheduler_interval") for o in own)
     args.schedule = "constant"
     assert get("GAN", "model.scheduler_g") == []
 
@@ -84,12 +92,16 @@ def _check_table(text: str, rows: list[str], seeds: int):
 def test_quick_benchmark_writes_the_table(tmp_path):
     bm = _script()
     out = tmp_path / "modes.md"
-    rows = ["GAN", "PacGAN2", "gens default"]
+    rows = ["GAN", "PacGAN2", "gens gan_r1"]
     bm.main(["--quick", "--rows", *rows, "--out", str(out), "--runs-dir", str(tmp_path / "r")])
     text = out.read_text()
     _check_table(text, rows, seeds=2)
-    # every job is a Hydra multirun job directory with its own metrics.json
-    assert len(list((tmp_path / "r" / "PacGAN2").glob("*/metrics.json"))) == 4
+    # one multirun per row and data set; every job has its own metrics.json
+    for data in ("ring8", "grid25"):
+        assert len(list((tmp_path / "r" / "PacGAN2" / data).glob("*/metrics.json"))) == 2
+    # PacGAN2 trained on batches of 100 packs of 2 (quick: of the 1,000-point set)
+    overrides = tmp_path / "r" / "PacGAN2" / "ring8" / "0" / ".hydra" / "overrides.yaml"
+    assert "data.batch_size=200" in overrides.read_text()
     # re-rendering from the stored runs gives the same numbers
     again = tmp_path / "again.md"
     bm.main(
