@@ -72,19 +72,18 @@ QUICK = {
         "model.rejection.burn_in=500",
     ]
 }
-# Relative cost per run on one core, used to schedule the longest multiruns first: minutes per
-# run in docs/benchmarks/modes.md over GAN's. "gens gan_r1" trains 7 epochs; PacGAN
-# draws m x 100 points per step.
+# Relative cost per run on one core, used to schedule the longest multiruns first: a row's
+# minutes per data set in docs/benchmarks/modes.md over GAN's (2.85). "gens gan_r1" trains
+# 7 epochs; PacGAN draws m x 100 points per step.
 COST = {
-    "gens gan_r1": 5.0,
-    "Unrolled GAN": 6.2,
-    "Minibatch Disc.": 2.0,
-    "PacGAN4": 1.7,
-    "PacGAN3": 1.5,
-    "PacGAN2": 1.3,
-    "ALI/BiGAN": 1.2,
-    "WGAN-GP": 1.1,
-    "VEEGAN": 1.1,
+    "Unrolled GAN": 6.5,
+    "gens gan_r1": 4.5,
+    "Minibatch Disc.": 1.7,
+    "PacGAN4": 1.4,
+    "PacGAN3": 1.3,
+    "PacGAN2": 1.1,
+    "ALI/BiGAN": 1.1,
+    "VEEGAN": 1.05,
 }
 # Rows whose paper (or its reference code) sets G's and D's learning rates apart; every other
 # row takes --lr for both. Unrolled GAN: Metz et al.'s reference code, Adam 1e-3 for G and 1e-4
@@ -150,9 +149,9 @@ def row_setting(row: str, key: str, default):
 
 
 def row_epochs(row: str, args) -> int:
-    """Epochs of a run: --epochs, times the pack for PacGAN (its batches are 100 packs)."""
-    pack = row_setting(row, "model.discriminator.pack", 1) if row.startswith("PacGAN") else 1
-    return args.epochs * int(pack)
+    """Epochs of a run: --epochs times the row's pack (1 unless D packs its inputs), since a
+    packed row's batch is 100 packs of m points."""
+    return args.epochs * int(row_setting(row, "model.discriminator.pack", 1))
 
 
 def generator_steps(row: str, args) -> int:

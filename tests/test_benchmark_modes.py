@@ -46,7 +46,7 @@ def test_verdict_checks_the_targets():
 def test_budget_overrides_follow_each_rows_setup():
     """Cosine decay over exactly the run's generator steps (batches // n_critic; PacGAN's
     batches are 100 packs, so m epochs keep the step count), the per-row learning rates, and
-    nothing for the rows at their own budget."""
+    the own list (no cosine-per-step override) for the rows at their own budget."""
     bm = _script()
     args = type("Args", (), {"quick": False, "epochs": 2, "lr": 1e-3, "schedule": "cosine"})
 
@@ -68,6 +68,7 @@ def test_budget_overrides_follow_each_rows_setup():
     assert get("GAN", "model.optimizer_d.lr") == ["0.001"]
     assert get("WGAN-GP", "model.optimizer_d.lr") == []  # its paper's own
     assert get("GAN", "trainer.max_epochs") == ["2"]
+    assert get("Minibatch Disc.", "trainer.max_epochs") == ["2"]  # its D packs nothing
     own = bm.budget_overrides("gens gan_r1", args)
     assert "trainer.max_epochs=7" in own and "model.scheduler_g.T_max=7" in own
     assert not any(o.startswith("+model.scheduler_interval") for o in own)
