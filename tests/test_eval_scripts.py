@@ -3,7 +3,6 @@ subprocesses, on a DCGAN checkpoint trained for a few steps."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -15,7 +14,8 @@ from omegaconf import OmegaConf
 from gens.utils.cli import gens_errors
 from gens.utils.errors import ConfigError, DataError
 from gens.utils.sample_files import load_samples
-from tests.conftest import ROOT, compose_cfg, run_cli
+from tests.conftest import compose_cfg, run_cli
+from tests.scripts import load_script
 
 SMALL_DCGAN = [
     "model=dcgan",
@@ -147,10 +147,7 @@ def test_scripts_have_help(tmp_path):
 
 
 def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(name)
 
 
 def test_script_errors_are_one_line(ckpt, tmp_path, capsys):
