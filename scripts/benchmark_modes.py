@@ -4,7 +4,9 @@ Lin et al. 2018 (PacGAN), Table 1, with the set-up of VEEGAN (Srivastava et al. 
 ``ring8`` and ``grid25`` with 100,000 training points, batch 100, >= 5 seeds; each trained model
 is evaluated on 2,500 samples: modes captured, % high-quality samples (within 3 std of a mode)
 and the reverse KL of the mode histogram (``test/modes``, ``test/hq``, ``test/rkl``, logged by
-the VectorMetrics callback). Every row is one Hydra multirun per data set over the seeds
+the VectorMetrics callback). A reference row scores uniform noise on the box that holds every
+high-quality disk (no training): a generator that has learned only the data's range gets that
+much. Every row is one Hydra multirun per data set over the seeds
 (``python train.py -m model=... data=... seed=0,1,2,3,4 ...``); ``--jobs`` multiruns run at once,
 each on one thread. The table gives mean +- standard error over seeds, with the published rows
 beside ours.
@@ -19,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -26,9 +29,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import torch
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gens.data.toy import toy_modes  # noqa: E402
+from gens.metrics.modes import mode_metrics  # noqa: E402
+
 DATA = ("ring8", "grid25")
 
 # name -> overrides. Rows follow the PacGAN paper's Table 1 (ALI/BiGAN when its config exists).
@@ -208,7 +217,7 @@ def multirun(row: str, data: str, args, runs_dir: Path) -> tuple[str, str, float
         "-m",
         *ROWS[row],
         f"data={data}",
-        f"seed={','.join(str(s) for s in range(args.seeds))}",
+        f"seed={','.join(str(s) for s in seeds(args))}",
         *budget_overrides(row, args),
         *COMMON,
         *args.extra,
@@ -227,6 +236,15 @@ def multirun(row: str, data: str, args, runs_dir: Path) -> tuple[str, str, float
         tail = (sweep / "multirun.log").read_text()[-2000:]
         print(f"[{row} {data}] failed (exit {proc.returncode}):\n{tail}", file=sys.stderr)
     return row, data, time.time() - t0, proc.returncode
+
+
+def seeds(args) -> range:
+    return range(args.first_seed, args.first_seed + args.seeds)
+
+
+def seed_range(args) -> str:
+    s = seeds(args)
+    return f"seed {s[0]}" if len(s) == 1 else f"seeds {s[0]}-{s[-1]}"
 
 
 def collect(runs_dir: Path) -> dict[tuple[str, str], list[dict]]:
@@ -259,6 +277,25 @@ def summarize(results: dict[str, list[dict]]) -> dict[str, tuple]:
     return table
 
 
+CHANCE = "uniform noise (no training)"
+
+
+def chance(data: str, seeds: int, n: int = 2500) -> tuple:
+    """The metrics of ``n`` points drawn uniformly on the smallest box holding every
+    high-quality disk (the modes' bounding box widened by 3 std), one draw per seed: the
+    score of a generator that has learned the data's range and nothing else. Same layout
+    as a ``summarize`` entry."""
+    means, std = toy_modes(data)
+    means = torch.as_tensor(means, dtype=torch.float32)
+    lo, hi = means.min(0).values - 3 * std, means.max(0).values + 3 * std
+    runs = []
+    for seed in range(seeds):
+        u = torch.rand(n, means.shape[1], generator=torch.Generator().manual_seed(seed))
+        x = lo + (hi - lo) * u
+        runs.append({f"test/{k}": v for k, v in mode_metrics(x, means, std).items()})
+    return summarize({CHANCE: runs})[CHANCE]
+
+
 def fmt(m: float, se: float, pct: bool = False, digits: int = 2) -> str:
     scale, unit = (100.0, " %") if pct else (1.0, "")
     d = 1 if pct else digits
@@ -271,12 +308,15 @@ def render(summary: dict[str, dict], rows: list[str], args, timing: dict, wall: 
     lines = [
         "# Mode collapse on the 2-D mixtures (PacGAN Table 1 layout)",
         "",
-        "Regenerate: `python scripts/benchmark_modes.py " + " ".join(args.argv) + "`",
+        "Regenerate: `python scripts/benchmark_modes.py "
+        + shlex.join(a for a in args.argv if a != "--reuse")
+        + "`",
         "",
         *([f"> {args.note}", ""] if args.note else []),
         f"- Budget of this run: {args.epochs} epoch(s) of the 100,000-point training set "
         f"({args.epochs * 1000} batches of 100 per run; PacGAN's batches are 100 packs of m, "
-        f"as in its paper's code, over {args.epochs} x m epochs), {args.seeds} seed(s) per row "
+        f"as in its paper's code, over {args.epochs} x m epochs), {args.seeds} seed(s) "
+        f"({seed_range(args)}) per row "
         f"and data set, Adam lr {args.lr:g} for G and D (WGAN-GP: its paper's 1e-4, n_critic 5; "
         + "; ".join(f"{r}: G {g:g}, D {d:g}" for r, (g, d) in ROW_LR.items())
         + (
@@ -289,20 +329,28 @@ def render(summary: dict[str, dict], rows: list[str], args, timing: dict, wall: 
         "best val/rkl, validated once per epoch (at 1 epoch: the final weights). Mean ± "
         "standard error over seeds. "
         + (
-            "Re-rendered from stored runs (--reuse)."
+            "Re-rendered from stored runs (--reuse); times are the stored run's. "
             if args.reuse
+            else ""
+        )
+        + (
+            "No stored times."
+            if wall is None
             else f"Wall time {wall / 60:.1f} min ({'within' if wall <= 3600 else 'over'} the "
             f"60-minute target) with {args.jobs} parallel multirun(s), one thread each."
         ),
         "- Networks: the PacGAN 2-D set-up for every GAN row (G 4x400 ReLU+BN, D 3x200 maxout "
         "with 5 pieces, latent dim 2); WGAN-GP uses configs/model/wgan_gp.yaml (3x512 ReLU).",
-        '- "gens gan_r1" is the recipe of `python train.py` (`model=gan_r1`: G 4x256, D 3x128 '
-        "maxout, lazy R1, EMA generator with standing statistics, samples through "
-        "discriminator rejection sampling) at a budget of its own: 7 epochs (the default is "
-        "14) at lr 6e-4 (default 3e-4) with cosine decay over the 7; the default itself is "
-        "benchmarked in docs/benchmarks/default.md.",
         "",
     ]
+    if "gens gan_r1" in rows:
+        lines[-1:-1] = [
+            '- "gens gan_r1" is the recipe of `python train.py` (`model=gan_r1`: G 4x256, D 3x128 '
+            "maxout, lazy R1, EMA generator with standing statistics, samples through "
+            "discriminator rejection sampling) at a budget of its own: 7 epochs (the default is "
+            "14) at lr 6e-4 (default 3e-4) with cosine decay over the 7; the default itself is "
+            "benchmarked in docs/benchmarks/default.md.",
+        ]
     for data in args.data:
         k = 8 if data == "ring8" else 25
         lines += [
@@ -323,14 +371,21 @@ def render(summary: dict[str, dict], rows: list[str], args, timing: dict, wall: 
                 f"| {row} | {fmt(*modes, digits=1)} | {fmt(*hq, pct=True)} | {fmt(*rkl)} "
                 f"| {n} | {minutes} |"
             )
+        n, modes, hq, rkl = chance(data, args.seeds)
+        lines.append(
+            f"| {CHANCE} | {fmt(*modes, digits=1)} | {fmt(*hq, pct=True)} | {fmt(*rkl)} "
+            f"| {n} | – |"
+        )
         lines += ["", "| published | modes | high quality | reverse KL |", "|---|---|---|---|"]
         lines += [f"| {r} | {m} | {h} | {kl} |" for r, m, h, kl in PUBLISHED[data]]
-        lines += ["", *verdict(s, data), ""]
+        lines += ["", *verdict(s, data, chance(data, args.seeds)), ""]
     return "\n".join(lines)
 
 
-def verdict(s: dict, data: str) -> list[str]:
-    """The targets: every remedy beats our GAN on modes; our best row beats PacGAN4."""
+def verdict(s: dict, data: str, noise: tuple | None = None) -> list[str]:
+    """The targets: every remedy beats our GAN on modes; our best row beats PacGAN4. With
+    ``noise`` (the ``chance`` entry), also the rows whose high-quality fraction is not above
+    uniform noise's by two of their standard errors: their modes are chance hits."""
     if "GAN" not in s:
         return []
     gan_modes = s["GAN"][1][0]
@@ -347,7 +402,39 @@ def verdict(s: dict, data: str) -> list[str]:
         f"- Rows beating the published PacGAN4 ({pm} modes, {ph * 100:.1f} %, {pk}) on all "
         f"three columns: {', '.join(best) or 'none'}."
     )
+    if noise is not None:
+        chance_modes, chance_hq = noise[1][0], noise[2][0]
+        level = [r for r in s if s[r][2][0] - 2 * _se(s[r][2]) <= chance_hq]
+        out.append(
+            f"- Rows whose high-quality fraction is not above uniform noise's "
+            f"({chance_hq * 100:.1f} %, which captures {chance_modes:.1f} modes) by two of their "
+            f"standard errors, so that their modes count chance hits of a spread-out "
+            f"generator: {', '.join(level) or 'none'}."
+        )
     return out
+
+
+def _se(col: tuple[float, float]) -> float:
+    return 0.0 if math.isnan(col[1]) else col[1]
+
+
+def write_timing(path: Path, timing: dict[tuple[str, str], float], wall: float) -> None:
+    """Store a run's times beside its runs, so ``--reuse`` can print them again."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = {f"{row}|{data}": secs for (row, data), secs in timing.items()}
+    path.write_text(json.dumps({"wall_seconds": wall, "multirun_seconds": rows}, indent=1))
+
+
+def read_timing(path: Path) -> tuple[dict[tuple[str, str], float], float | None]:
+    """The times ``write_timing`` stored; none when the runs have no timing.json."""
+    if not path.is_file():
+        return {}, None
+    stored = json.loads(path.read_text())
+    timing = {}
+    for key, secs in stored["multirun_seconds"].items():
+        row, data = key.rsplit("|", 1)
+        timing[row, data] = float(secs)
+    return timing, float(stored["wall_seconds"])
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -356,6 +443,12 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--quick", action="store_true", help="CI-sized smoke run (seconds)")
     p.add_argument("--epochs", type=int, default=EPOCHS)
     p.add_argument("--seeds", type=int, default=SEEDS)
+    p.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="seeds first-seed .. first-seed + seeds - 1 (probes on seeds the table does not use)",
+    )
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument(
         "--schedule",
@@ -390,6 +483,8 @@ def main(argv: list[str] | None = None) -> Path:
         rows = [r for r in rows if r in args.rows]
     if args.seeds < 1 or args.epochs < 1:
         p.error("--seeds and --epochs must be >= 1")
+    if args.first_seed < 0:
+        p.error("--first-seed must be >= 0")
 
     runs_dir = args.runs_dir.resolve()
     t0 = time.time()
@@ -409,7 +504,12 @@ def main(argv: list[str] | None = None) -> Path:
                 if rc:
                     failed.append(f"{row} ({data})")
                 print(f"[{row} {data}] done in {secs / 60:.1f} min (exit {rc})", flush=True)
-    wall = time.time() - t0
+    wall: float | None = time.time() - t0
+    stored = runs_dir / "timing.json"
+    if args.reuse:
+        timing, wall = read_timing(stored)
+    else:
+        write_timing(stored, timing, wall)
 
     by_sweep = collect(runs_dir)
     summary: dict[str, dict] = {}

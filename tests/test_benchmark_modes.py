@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.scripts import load_script
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location(
-        "benchmark_modes", ROOT / "scripts" / "benchmark_modes.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmark_modes")
 
 
 def test_mean_and_standard_error():
@@ -117,8 +110,41 @@ def test_quick_benchmark_writes_the_table(tmp_path):
             str(tmp_path / "r"),
         ]
     )
-    strip = lambda t: [ln.split("|")[1:5] for ln in t.splitlines() if ln.startswith("| ")]  # noqa: E731
+    # (the min/run column too: the run stored its times beside its runs)
+    strip = lambda t: [ln.split("|")[1:7] for ln in t.splitlines() if ln.startswith("| ")]  # noqa: E731
     assert strip(again.read_text()) == strip(text)
+    assert (tmp_path / "r" / "timing.json").is_file()
+    assert re.search(r"Wall time [\d.]+ min", again.read_text())
+
+
+def test_reuse_without_stored_times_says_so(tmp_path):
+    bm = _script()
+    assert bm.read_timing(tmp_path / "timing.json") == ({}, None)
+    bm.write_timing(tmp_path / "timing.json", {("PacGAN2", "grid25"): 12.5}, 99.0)
+    assert bm.read_timing(tmp_path / "timing.json") == ({("PacGAN2", "grid25"): 12.5}, 99.0)
+
+
+def test_uniform_noise_reference_is_the_area_ratio():
+    """Uniform points on the box of the high-quality disks are high quality with probability
+    (total disk area) / (box area); every disk lies inside the box, none overlap."""
+    bm = _script()
+    for data, k, std, side in (("grid25", 25, 0.05, 8.0 + 0.3), ("ring8", 8, 0.01, 2.0 + 0.06)):
+        n, modes, hq, rkl = bm.chance(data, seeds=20)
+        expected = k * math.pi * (3 * std) ** 2 / side**2
+        assert n == 20
+        assert abs(hq[0] - expected) < 4 * hq[1], (data, hq, expected)
+        assert 0 < modes[0] <= k
+
+
+def test_verdict_names_rows_at_chance_level():
+    bm = _script()
+    s = {
+        "GAN": (5, (17.0, 1.0), (0.06, 0.005), (0.7, 0.1)),
+        "PacGAN4": (5, (14.0, 1.0), (0.025, 0.002), (0.8, 0.1)),
+    }
+    noise = (5, (22.6, 0.9), (0.024, 0.001), (0.25, 0.04))
+    text = "\n".join(bm.verdict(s, "grid25", noise))
+    assert "generator: PacGAN4." in text
 
 
 @pytest.mark.slow
@@ -133,3 +159,12 @@ def test_unknown_row_is_an_error(tmp_path):
     bm = _script()
     with pytest.raises(SystemExit):
         bm.main(["--quick", "--rows", "NoSuchGAN", "--out", str(tmp_path / "x.md")])
+
+
+def test_first_seed_shifts_the_seeds(tmp_path):
+    bm = _script()
+    args = type("Args", (), {"first_seed": 10, "seeds": 3})
+    assert list(bm.seeds(args)) == [10, 11, 12]
+    assert bm.seed_range(args) == "seeds 10-12"
+    with pytest.raises(SystemExit):
+        bm.main(["--quick", "--first-seed", "-1", "--out", str(tmp_path / "x.md")])
