@@ -280,7 +280,7 @@ def summarize(results: dict[str, list[dict]]) -> dict[str, tuple]:
 CHANCE = "uniform noise (no training)"
 
 
-def chance(data: str, seeds: int, n: int = 2500) -> tuple:
+def chance(data: str, n_seeds: int, n: int = 2500) -> tuple:
     """The metrics of ``n`` points drawn uniformly on the smallest box holding every
     high-quality disk (the modes' bounding box widened by 3 std), one draw per seed: the
     score of a generator that has learned the data's range and nothing else. Same layout
@@ -289,7 +289,7 @@ def chance(data: str, seeds: int, n: int = 2500) -> tuple:
     means = torch.as_tensor(means, dtype=torch.float32)
     lo, hi = means.min(0).values - 3 * std, means.max(0).values + 3 * std
     runs = []
-    for seed in range(seeds):
+    for seed in range(n_seeds):
         u = torch.rand(n, means.shape[1], generator=torch.Generator().manual_seed(seed))
         x = lo + (hi - lo) * u
         runs.append({f"test/{k}": v for k, v in mode_metrics(x, means, std).items()})
@@ -371,14 +371,15 @@ def render(summary: dict[str, dict], rows: list[str], args, timing: dict, wall: 
                 f"| {row} | {fmt(*modes, digits=1)} | {fmt(*hq, pct=True)} | {fmt(*rkl)} "
                 f"| {n} | {minutes} |"
             )
-        n, modes, hq, rkl = chance(data, args.seeds)
+        noise = chance(data, args.seeds)
+        n, modes, hq, rkl = noise
         lines.append(
             f"| {CHANCE} | {fmt(*modes, digits=1)} | {fmt(*hq, pct=True)} | {fmt(*rkl)} "
             f"| {n} | – |"
         )
         lines += ["", "| published | modes | high quality | reverse KL |", "|---|---|---|---|"]
         lines += [f"| {r} | {m} | {h} | {kl} |" for r, m, h, kl in PUBLISHED[data]]
-        lines += ["", *verdict(s, data, chance(data, args.seeds)), ""]
+        lines += ["", *verdict(s, data, noise), ""]
     return "\n".join(lines)
 
 
@@ -419,7 +420,8 @@ def _se(col: tuple[float, float]) -> float:
 
 
 def write_timing(path: Path, timing: dict[tuple[str, str], float], wall: float) -> None:
-    """Store a run's times beside its runs, so ``--reuse`` can print them again."""
+    """Store a run's times beside its runs, so ``--reuse`` can print them again. A run
+    replaces the file: after a run of some rows only, those rows have times."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = {f"{row}|{data}": secs for (row, data), secs in timing.items()}
     path.write_text(json.dumps({"wall_seconds": wall, "multirun_seconds": rows}, indent=1))

@@ -129,7 +129,7 @@ def test_uniform_noise_reference_is_the_area_ratio():
     (total disk area) / (box area); every disk lies inside the box, none overlap."""
     bm = _script()
     for data, k, std, side in (("grid25", 25, 0.05, 8.0 + 0.3), ("ring8", 8, 0.01, 2.0 + 0.06)):
-        n, modes, hq, rkl = bm.chance(data, seeds=20)
+        n, modes, hq, rkl = bm.chance(data, n_seeds=20)
         expected = k * math.pi * (3 * std) ** 2 / side**2
         assert n == 20
         assert abs(hq[0] - expected) < 4 * hq[1], (data, hq, expected)
