@@ -90,6 +90,32 @@ class GensModule(pl.LightningModule):
                 "or another data="
             )
 
+    @classmethod
+    def load_from_checkpoint(
+        cls,
+        checkpoint_path,
+        map_location=None,
+        hparams_file=None,
+        strict: bool | None = None,
+        weights_only: bool | None = None,
+        **overrides: Any,
+    ):
+        """Lightning's loader, for gens checkpoints: the model is rebuilt from the config stored
+        in the checkpoint (``gens.utils.checkpoint.load_model``, weights only, eval mode), with
+        ``overrides`` replacing entries of that config. Raises ``CheckpointError`` when the file
+        holds another kind of model than ``cls``."""
+        from gens.utils.checkpoint import load_model
+
+        if hparams_file is not None:
+            raise TypeError("gens checkpoints carry their config; hparams_file is not used")
+        return load_model(
+            checkpoint_path,
+            map_location or "cpu",
+            expect=cls,
+            overrides=overrides,
+            strict=True if strict is None else bool(strict),
+        )
+
     # --- model state beyond parameters, for exact resume ---------------------------------
     def extra_state(self) -> dict[str, Any]:
         """Counters and scalars (BEGAN's k_t, step counts) saved in checkpoints."""

@@ -72,16 +72,23 @@ def _first_line(e: BaseException) -> str:
 
 
 def load_model(
-    path: str | Path, map_location: str | torch.device = "cpu", expect: type | None = None
+    path: str | Path,
+    map_location: str | torch.device = "cpu",
+    expect: type | None = None,
+    overrides: dict[str, Any] | None = None,
+    strict: bool = True,
 ):
-    """Instantiate the model stored in a gens checkpoint and load its weights (eval mode)."""
+    """Instantiate the model stored in a gens checkpoint and load its weights (eval mode).
+
+    ``overrides`` replace top-level entries of the stored model config (e.g. a sampling
+    option); ``expect`` is the class the caller wants (a subclass is fine)."""
     ckpt = read_checkpoint(path, map_location)
     meta = ckpt.get("gens", {}).get("meta")
     if not meta:
         raise CheckpointError(f"{path} was not written by gens (no model config inside)")
     data = meta["data_info"]
     model = instantiate(
-        meta["model"],
+        {**meta["model"], **(overrides or {})},
         data_shape=tuple(data["shape"]),
         num_classes=data.get("num_classes"),
         num_levels=data.get("num_levels"),
@@ -90,7 +97,7 @@ def load_model(
         raise CheckpointError(
             f"{path} holds a {type(model).__name__}, expected a {expect.__name__}"
         )
-    model.load_state_dict(ckpt["state_dict"])
+    model.load_state_dict(ckpt["state_dict"], strict=strict)
     model.gens_meta = meta
     model.load_extra_state(ckpt.get("gens", {}).get("extra", {}))
     if getattr(model, "rejection", None) is not None and meta.get("data"):
