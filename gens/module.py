@@ -4,22 +4,28 @@
 - Checkpoints carry the model's config (``gens_meta``) so ``gens.utils.checkpoint.load_model``
   rebuilds any model from its checkpoint alone, plus the RNG states and model counters, so a
   resumed run continues exactly.
-- ``check_finite`` stops training on a NaN/Inf loss with a message naming step and loss (or
-  skips the step, ``divergence.policy=skip``); gradients are checked by
-  ``gens.callbacks.DivergenceGuard``.
+- ``check_finite`` records a NaN/Inf loss before the optimizer step it would poison
+  (``nonfinite_loss``); ``gens.callbacks.DivergenceGuard`` reads it, checks the gradients, and
+  stops training with a message naming step and loss or skips the step
+  (``divergence.policy``).
+- What callbacks need is declared, never guessed: ``monitor`` (the metric a best checkpoint
+  tracks, from the model config), ``double_backward_networks`` (networks that gradient
+  penalties differentiate twice, which ``torch.compile`` cannot).
 """
 
 from __future__ import annotations
 
+import inspect
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
 
-from gens.utils.divergence import DivergenceError, divergence_message
+from gens.optim.schedules import run_length
+from gens.utils.divergence import DivergenceError
 from gens.utils.errors import IncompatibleDataError
 
 __all__ = ["GensModule", "DivergenceError"]
@@ -60,11 +66,17 @@ class GensModule(pl.LightningModule):
         data_shape: Sequence[int],
         num_classes: int | None = None,
         num_levels: int | None = None,
+        monitor: str | None = None,
     ):
         super().__init__()
         self.data_shape = tuple(int(s) for s in data_shape)
         self.num_classes = None if num_classes is None else int(num_classes)
         self.num_levels = None if num_levels is None else int(num_levels)
+        #: the validation metric (minimized) a best checkpoint of this model tracks; None
+        #: leaves it to the data config (``callbacks.model_checkpoint.monitor``)
+        self.monitor = monitor
+        #: what the last ``check_finite`` found ("" when every loss was finite)
+        self.nonfinite_loss = ""
         self.gens_meta: dict[str, Any] = {}
         self._pending_rng: dict[str, Any] | None = None
 
@@ -76,9 +88,46 @@ class GensModule(pl.LightningModule):
     def is_image(self) -> bool:
         return len(self.data_shape) == 3
 
-    def default_monitor(self) -> tuple[str, str] | None:
-        """(metric, mode) that 'best' checkpoints track when the config leaves it to the model."""
-        return None
+    @property
+    def double_backward_networks(self) -> tuple[str, ...]:
+        """Names of sub-networks whose input gradients are penalized (double backward)."""
+        return ()
+
+    @property
+    def fitting(self) -> bool:
+        """Whether a trainer is fitting this model now (validation during training included)."""
+        return self._trainer is not None and self.trainer.state.fn == "fit"
+
+    def grad_scaler(self):
+        """The GradScaler of fp16 mixed precision (for penalties on input gradients), or None."""
+        return getattr(self.trainer.precision_plugin, "scaler", None) if self._trainer else None
+
+    # --- sampling with a fitted part ------------------------------------------------------
+    def sampler_fit_needed(self) -> bool:
+        """Whether ``sample()`` needs ``fit_sampler`` first (e.g. a GAN's rejection sampler
+        not fitted to the current weights)."""
+        return False
+
+    def fit_sampler(self, real_batches) -> None:
+        """Fit what sampling needs from real data (an iterable of batches); nothing here."""
+
+    # --- learning-rate schedules over the run --------------------------------------------
+    def optimizer_steps_per_batch(self) -> float:
+        """Optimizer steps per training batch (how ``trainer.max_steps`` counts)."""
+        return 1.0
+
+    def scheduler_steps_per_batch(self) -> float:
+        """Scheduler steps per training batch at ``interval="step"``."""
+        return 1.0
+
+    def build_scheduler(self, factory: Callable, optimizer, interval: str):
+        """``factory(optimizer)``, with ``total_steps`` (its steps in this run at ``interval``)
+        when the factory takes it (``gens.optim.CosineDecay``)."""
+        if "total_steps" not in inspect.signature(factory).parameters:
+            return factory(optimizer)
+        epochs, batches = run_length(self.trainer, self.optimizer_steps_per_batch())
+        total = epochs if interval == "epoch" else batches * self.scheduler_steps_per_batch()
+        return factory(optimizer, total_steps=max(1, round(total)))
 
     def setup(self, stage: str) -> None:
         dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
@@ -144,27 +193,17 @@ class GensModule(pl.LightningModule):
             _set_rng_state(self._pending_rng)
             self._pending_rng = None
 
-    # --- divergence guard ----------------------------------------------------------------
-    # "stop" raises DivergenceError; "skip" drops the optimizer step that follows (set by
-    # gens.callbacks.DivergenceGuard from the ``divergence.policy`` config key).
-    nonfinite: str = "stop"
-    _skip_next_step: str = ""
-
+    # --- divergence -----------------------------------------------------------------------
     def check_finite(self, losses: dict[str, torch.Tensor]) -> bool:
-        """True when every loss is finite. Call it before the optimizer step of those losses:
-        a NaN/Inf stops training with a message naming step and loss, or (policy ``skip``)
-        marks the next optimizer step to be skipped and returns False."""
+        """Call before the optimizer step of these losses: True when every loss is finite.
+        Otherwise ``nonfinite_loss`` names them, and ``DivergenceGuard`` stops training or
+        skips that step before it applies."""
         values = [v.detach().reshape(()) for v in losses.values() if torch.is_tensor(v)]
         if not values or bool(torch.isfinite(torch.stack(values)).all()):
+            self.nonfinite_loss = ""
             return True
         bad = {
             k: float(v) for k, v in losses.items() if torch.is_tensor(v) and not torch.isfinite(v)
         }
-        what = "non-finite loss " + ", ".join(f"{k}={v}" for k, v in bad.items())
-        # Under DDP the other ranks may see finite losses: the decision is taken in sync by
-        # DivergenceGuard at the optimizer step (ranks would deadlock if only one raised here).
-        distributed = self._trainer is not None and self.trainer.world_size > 1
-        if self.nonfinite == "skip" or distributed:
-            self._skip_next_step = what
-            return False
-        raise DivergenceError(divergence_message(self, what))
+        self.nonfinite_loss = "non-finite loss " + ", ".join(f"{k}={v}" for k, v in bad.items())
+        return False

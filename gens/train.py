@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gens.callbacks.divergence import DivergenceGuard
 from gens.callbacks.interrupt import GracefulInterrupt, TrainingInterrupted
-from gens.utils.checkpoint import read_checkpoint
+from gens.utils.checkpoint import read_checkpoint, restore_weights
 from gens.utils.errors import CheckpointError, GensError
 from gens.utils.hydra_ddp import ddp_job_scope
 from gens.utils.io import write_json_atomic
@@ -133,10 +133,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     if cfg.get("test", True):
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-        test_ckpt = best if (best and cfg.get("train", True)) else None
-        if test_ckpt is None:
+        if best and cfg.get("train", True):
+            restore_weights(model, best)
+        else:
             log.info("testing the final weights (no best checkpoint)")
-        trainer.test(model, datamodule=dm, ckpt_path=test_ckpt, weights_only=True)
+        if model.sampler_fit_needed():  # e.g. rejection sampling, fitted to the tested weights
+            dm.setup("fit")
+            model.fit_sampler(dm.train_dataloader())
+        trainer.test(model, datamodule=dm)
         metrics.update(
             {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         )

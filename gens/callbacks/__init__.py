@@ -3,6 +3,7 @@
 from gens.callbacks.checkpoint import ModelCheckpoint
 from gens.callbacks.density import DensityPlot
 from gens.callbacks.energy_plot import EnergyPlot
+from gens.callbacks.fourier_annealing import FourierAnnealing
 from gens.callbacks.image_metrics import ImageMetrics
 from gens.callbacks.network_options import NetworkOptions
 from gens.callbacks.progress import RichProgressBar
@@ -13,6 +14,7 @@ from gens.callbacks.vector_metrics import VectorMetrics
 __all__ = [
     "DensityPlot",
     "EnergyPlot",
+    "FourierAnnealing",
     "ImageMetrics",
     "ModelCheckpoint",
     "NetworkOptions",

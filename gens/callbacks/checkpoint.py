@@ -1,35 +1,42 @@
 """Model checkpointing: ``last.ckpt`` always, ``best.ckpt`` on a monitored metric.
 
-``monitor: auto`` asks the model (``default_monitor``) which metric suits it and the data, e.g.
-``val/rkl`` for a GAN on mixture data; with no suitable metric only ``last.ckpt`` is kept.
-``last.ckpt`` is written at every save point (Lightning >= 2.5 writes it only when a top-k
-checkpoint was written at the same step, so a run whose monitored metric stopped improving
-would resume from a stale state).
+The metric is declared in config: ``callbacks.model_checkpoint.monitor`` takes the model
+config's ``monitor`` when it sets one (flows: ``val/nll``), else the data config's (``val/rkl``
+on mixtures, ``val/fid`` on image sets), else none (last only). A declared metric that the run
+never logs (e.g. ``val/fid`` with ``callbacks.image_metrics=null``) keeps ``last.ckpt`` only,
+with one warning. ``last.ckpt`` is written at every save point (Lightning >= 2.5 writes it only
+when a top-k checkpoint was written at the same step, so a run whose monitored metric stopped
+improving would resume from a stale state).
 """
 
 from __future__ import annotations
 
 import pytorch_lightning as pl
-import torch
+
+from gens.utils.logging import get_logger
 
 __all__ = ["ModelCheckpoint"]
 
+log = get_logger(__name__)
+
 
 class ModelCheckpoint(pl.callbacks.ModelCheckpoint):
-    def __init__(self, *args, monitor: str | None = "auto", **kwargs):
-        self._auto = monitor == "auto"
-        super().__init__(*args, monitor=None if self._auto else monitor, **kwargs)
+    def __init__(self, *args, monitor: str | None = None, **kwargs):
+        if monitor is None:
+            kwargs["save_top_k"] = 0
+        super().__init__(*args, monitor=monitor, **kwargs)
+        self._missing_warned = False
 
-    def setup(self, trainer, pl_module, stage: str) -> None:
-        if self._auto:
-            choice = pl_module.default_monitor()
-            if choice is None:
-                self.monitor, self.save_top_k = None, 0
-            else:
-                self.monitor, self.mode = choice
-                inf = torch.tensor(float("inf"))
-                self.kth_value = inf if self.mode == "min" else -inf
-        super().setup(trainer, pl_module, stage)
+    def _save_topk_checkpoint(self, trainer, monitor_candidates) -> None:
+        if self.monitor is not None and self.monitor not in monitor_candidates:
+            if not self._missing_warned:
+                log.warning(
+                    f"no best.ckpt: the monitored metric {self.monitor} is not logged in this "
+                    "run; keeping last.ckpt only (set callbacks.model_checkpoint.monitor)"
+                )
+                self._missing_warned = True
+            return
+        super()._save_topk_checkpoint(trainer, monitor_candidates)
 
     def _save_last_if_missed(self, trainer) -> None:
         if self.save_last and self._last_global_step_saved != trainer.global_step:

@@ -5,7 +5,8 @@ calls for automatic and manual optimization alike, so it covers every model with
 Policy ``stop`` raises ``DivergenceError`` naming step, parameter and likely cause; ``skip``
 drops that step (every gradient set to ``None``, so Adam/SGD leave parameters and moments
 untouched) with a warning, and stops once one optimizer skipped ``max_skips`` steps in a row.
-A NaN loss flagged by ``GensModule.check_finite`` is handled the same way. Under DDP the decision
+A NaN loss found by ``GensModule.check_finite`` (the model's public ``nonfinite_loss``) is
+handled the same way. Under DDP the decision
 is OR-reduced across ranks, so all ranks stop or skip together. Under fp16 mixed precision the
 GradScaler owns inf gradients (it skips those steps and lowers the scale), so only
 losses are checked there.
@@ -39,7 +40,6 @@ class DivergenceGuard(pl.Callback):
         self._names: dict[int, str] = {}
 
     def setup(self, trainer, pl_module, stage: str) -> None:
-        pl_module.nonfinite = self.policy
         self._names = {id(p): n for n, p in pl_module.named_parameters()}
 
     def _bad_param(self, trainer, optimizer) -> str | None:
@@ -59,8 +59,7 @@ class DivergenceGuard(pl.Callback):
         return self._names.get(id(first), "a parameter")
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
-        flagged = str(getattr(pl_module, "_skip_next_step", "") or "")
-        pl_module._skip_next_step = ""
+        flagged = str(getattr(pl_module, "nonfinite_loss", "") or "")
         bad = None if flagged else self._bad_param(trainer, optimizer)
         index = next(
             (

@@ -75,9 +75,9 @@ class ImageMetrics(pl.Callback):
     def __init__(
         self,
         extractor: str | None = "auto",
-        every_n_steps: int = 200,
-        n: int = 2000,
-        n_test: int | None = None,
+        every_n_steps: int = 1000,
+        n: int = 1000,
+        n_test: int | None = 5000,
         n_real: int = 10000,
         real_split: str = "train",
         seed: int = 0,
@@ -117,11 +117,6 @@ class ImageMetrics(pl.Callback):
         self.n_evals = 0
 
     # --- set-up --------------------------------------------------------------------------
-    @property
-    def fid_active(self) -> bool:
-        """Whether this run logs ``val/fid`` (models pick it as their checkpoint monitor)."""
-        return self.choice is not None
-
     def setup(self, trainer, pl_module, stage: str) -> None:
         dm = trainer.datamodule
         self.choice = None

@@ -5,12 +5,13 @@
 - ``compile``: ``nn.Module.compile`` on each network *in place*: the module keeps its class and
   parameter names, so checkpoints, EMA copies and ``load_model`` are unchanged.
 
-Networks are the model's direct sub-modules that hold parameters (``generator``,
-``discriminator``, a flow's ``transform``, ...), minus frozen copies such as
-``generator_ema``, or the ones listed in ``modules``. ``torch.compile`` (AOTAutograd) has no
-double backward, so a discriminator that gradient penalties (WGAN-GP's ``gp_weight``, R1's
-``r1_gamma``) differentiate twice stays eager, with a log message. Both options are off by
-default::
+Networks are the model's direct sub-modules that hold trainable parameters (``generator``,
+``discriminator``, a flow's ``transform``, ...), minus a GAN's sampling pipeline (its EMA copy
+and rejection discriminator), or the ones listed in ``modules``. ``torch.compile``
+(AOTAutograd) has no double backward, so a network the model declares in
+``double_backward_networks`` (a discriminator under a gradient penalty such as WGAN-GP's or R1)
+stays eager, with a log message.
+Both options are off by default::
 
     python train.py model=dcgan data=digits callbacks.network_options.compile=true
 """
@@ -23,12 +24,13 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from gens.sampling.sampler import GeneratorSampler
 from gens.utils.errors import ConfigError
 from gens.utils.logging import get_logger
 
 log = get_logger(__name__)
 
-__all__ = ["NetworkOptions", "networks_of", "needs_double_backward"]
+__all__ = ["NetworkOptions", "networks_of"]
 
 
 def networks_of(pl_module: nn.Module, names: Sequence[str] | None = None) -> dict[str, nn.Module]:
@@ -45,15 +47,8 @@ def networks_of(pl_module: nn.Module, names: Sequence[str] | None = None) -> dic
     return {
         n: m
         for n, m in children.items()
-        if "ema" not in n and any(p.requires_grad for p in m.parameters())
+        if not isinstance(m, GeneratorSampler) and any(p.requires_grad for p in m.parameters())
     }
-
-
-def needs_double_backward(pl_module: nn.Module, name: str) -> bool:
-    """Whether a penalty on input gradients (GP, R1) backpropagates twice through ``name``."""
-    if name not in ("discriminator", "critic"):
-        return False
-    return any(float(getattr(pl_module, a, 0.0) or 0.0) > 0 for a in ("gp_weight", "r1_gamma"))
 
 
 class NetworkOptions(pl.Callback):
@@ -83,10 +78,11 @@ class NetworkOptions(pl.Callback):
         if self._done or not (self.channels_last or self.compile):
             return
         nets = networks_of(pl_module, self.modules)
+        double = set(getattr(pl_module, "double_backward_networks", ()))
         for name, net in nets.items():
             if self.channels_last:
                 net.to(memory_format=torch.channels_last)
-            if self.compile and needs_double_backward(pl_module, name):
+            if self.compile and name in double:
                 log.info(f"not compiling {name}: its gradient penalty needs double backward")
             elif self.compile:
                 net.compile(mode=self.compile_mode)

@@ -1,5 +1,12 @@
-"""Sample figures during training: a scatter plot over the data for 2-D sets, a histogram for
-1-D sets, an image grid for images. Written as PNG under ``dirpath`` and sent to the logger."""
+"""Sample figures: a scatter plot over the data for 2-D sets, a histogram for 1-D sets, an image
+grid for images. Written as PNG under ``dirpath`` and sent to the logger.
+
+During training the figures show the model as validation sees it. ``final.png`` shows the
+samples the test metrics score: the same call, seed and count as ``VectorMetrics`` at test
+time (for images, ``n_images`` drawn the same way), through the model's whole sampling
+pipeline. When that pipeline changes the samples (a GAN's truncation or rejection sampling),
+the raw generator is drawn beside them, both panels labelled.
+"""
 
 from __future__ import annotations
 
@@ -8,41 +15,64 @@ from pathlib import Path
 import torch
 
 from gens.callbacks.periodic import PeriodicFigure
+from gens.callbacks.seeds import eval_generator
 from gens.utils.logging import log_image
-from gens.utils.plots import save_samples_figure
+from gens.utils.plots import save_sample_panels, save_samples_figure
 
 __all__ = ["SamplePlot"]
 
 
 class SamplePlot(PeriodicFigure):
-    """Plot ``n`` samples every ``every_n_steps`` global steps and at the end of training.
+    """Plot ``n`` samples (``n_images`` for images) every ``every_n_steps`` global steps, at the
+    end of training, and after testing (``final.png``).
 
-    GANs draw from their fixed evaluation noise (so frames are comparable across steps) when
-    ``n`` fits in it; other models use a seeded generator.
+    During training, GANs draw images from their fixed evaluation noise (so frames are
+    comparable across steps); other models and vector data use a generator seeded by ``seed``.
     """
 
-    def __init__(self, dirpath: str, every_n_steps: int = 1000, n: int = 2500, seed: int = 0):
+    def __init__(
+        self, dirpath: str, every_n_steps: int = 2000, n: int = 2500, n_images: int = 64, seed=0
+    ):
         super().__init__(dirpath, every_n_steps)
-        self.n, self.seed = int(n), int(seed)
+        self.n, self.n_images, self.seed = int(n), int(n_images), int(seed)
 
-    def _samples(self, pl_module, n: int) -> torch.Tensor:
-        fixed = getattr(pl_module, "fixed_z", None)
-        if fixed is not None and pl_module.is_image and n <= len(fixed):
-            y = pl_module.fixed_y[:n] if getattr(pl_module, "conditional", False) else None
-            return pl_module.sample(n, y=y, z=fixed[:n])
-        g = torch.Generator(device=pl_module.device).manual_seed(self.seed)
-        return pl_module.sample(n, generator=g)
+    def _count(self, pl_module) -> int:
+        return self.n_images if pl_module.is_image else self.n
+
+    def _real(self, trainer, pl_module):
+        dm = trainer.datamodule
+        if not pl_module.is_image and dm is not None and "train" in getattr(dm, "splits", {}):
+            return dm.splits["train"][0][: self.n]
+        return None
 
     def plot(self, trainer, pl_module, tag: str) -> Path | None:
         if not trainer.is_global_zero:
             return None
-        n = min(self.n, 64) if pl_module.is_image else self.n
-        x = self._samples(pl_module, n).cpu()
-        dm = trainer.datamodule
-        real = None
-        if not pl_module.is_image and dm is not None and "train" in getattr(dm, "splits", {}):
-            real = dm.splits["train"][0][: self.n]
+        n = self._count(pl_module)
+        fixed = getattr(pl_module, "fixed_z", None)
+        if fixed is not None and pl_module.is_image and n <= len(fixed):
+            y = pl_module.fixed_y[:n] if getattr(pl_module, "conditional", False) else None
+            x = pl_module.sample(n, y=y, z=fixed[:n])
+        else:
+            g = torch.Generator(device=pl_module.device).manual_seed(self.seed)
+            x = pl_module.sample(n, generator=g)
         path = self.dirpath / f"{tag}.png"
-        save_samples_figure(x, path, real=real, title=f"step {trainer.global_step}")
+        real = self._real(trainer, pl_module)
+        save_samples_figure(x.cpu(), path, real=real, title=f"step {trainer.global_step}")
         log_image(trainer, "samples", path)
         return path
+
+    def on_test_epoch_end(self, trainer, pl_module) -> None:
+        if not trainer.is_global_zero:
+            return
+        n = self._count(pl_module)
+        x = pl_module.sample(n, generator=eval_generator(pl_module, self.seed, "test")).cpu()
+        panels = [("samples (as scored by test/*)", x)]
+        sampler = getattr(pl_module, "sampler", None)
+        if sampler is not None and sampler.changes_samples(pl_module):
+            g = eval_generator(pl_module, self.seed, "test")
+            raw = pl_module.sample(n, generator=g, raw=True).cpu()
+            panels = [("sampled: " + sampler.describe(pl_module), x), ("raw generator", raw)]
+        path = self.dirpath / "final.png"
+        save_sample_panels(panels, path, real=self._real(trainer, pl_module))
+        log_image(trainer, "samples/final", path)

@@ -4,15 +4,15 @@
   samples, the VEEGAN / PacGAN protocol (``val/modes``, ``val/hq``, ``val/rkl``);
 - every vector set: MMD^2 between ``n`` samples and the held-out split (``val/mmd``).
 
-Samples come from a fixed seed (a different one for test), never from the global RNG, so
-evaluation does not change the training trajectory.
+Samples come from ``gens.callbacks.seeds.eval_generator`` (a different seed for test), never
+from the global RNG, so evaluation does not change the training trajectory.
 """
 
 from __future__ import annotations
 
 import pytorch_lightning as pl
-import torch
 
+from gens.callbacks.seeds import eval_generator
 from gens.metrics.mmd import mmd2
 from gens.metrics.modes import mode_metrics
 
@@ -23,12 +23,11 @@ class VectorMetrics(pl.Callback):
     def __init__(self, n: int = 2500, seed: int = 0, n_std: float = 3.0, mmd_n: int = 1000):
         self.n, self.seed, self.n_std, self.mmd_n = int(n), int(seed), float(n_std), int(mmd_n)
 
-    def evaluate(self, trainer, pl_module, split: str, seed: int) -> dict[str, float]:
+    def evaluate(self, trainer, pl_module, split: str) -> dict[str, float]:
         dm = trainer.datamodule
         if dm is None or getattr(dm, "kind", None) != "vector" or not hasattr(pl_module, "sample"):
             return {}
-        g = torch.Generator(device=pl_module.device).manual_seed(seed)
-        x = pl_module.sample(self.n, generator=g)
+        x = pl_module.sample(self.n, generator=eval_generator(pl_module, self.seed, split))
         out = {}
         if getattr(dm, "modes", None) is not None:
             out.update(mode_metrics(x, dm.modes, dm.mode_std, self.n_std))
@@ -37,15 +36,15 @@ class VectorMetrics(pl.Callback):
             out["mmd"] = mmd2(x[: self.mmd_n], held_out[0][: self.mmd_n])
         return out
 
-    def _log(self, trainer, pl_module, prefix: str, seed: int) -> None:
+    def _log(self, trainer, pl_module, prefix: str) -> None:
         if trainer.sanity_checking:
             return
-        m = self.evaluate(trainer, pl_module, prefix, seed)
+        m = self.evaluate(trainer, pl_module, prefix)
         if m:
             pl_module.log_dict({f"{prefix}/{k}": v for k, v in m.items()}, prog_bar=False)
 
     def on_validation_epoch_end(self, trainer, pl_module):
-        self._log(trainer, pl_module, "val", self.seed)
+        self._log(trainer, pl_module, "val")
 
     def on_test_epoch_end(self, trainer, pl_module):
-        self._log(trainer, pl_module, "test", self.seed + 1)
+        self._log(trainer, pl_module, "test")

@@ -84,6 +84,10 @@ class GensDataModule(pl.LightningDataModule):
       ``num_classes``: number of labels, or ``None`` for unlabeled sets;
       ``num_levels``: number of discrete values per dimension (256 for 8-bit images), or ``None``
       for continuous data; flows use it to dequantize.
+
+    ``monitor`` (from the data config) names the validation metric that measures a model's
+    samples on this data (``val/rkl`` on mixtures, ``val/fid`` on images): the metric a best
+    checkpoint tracks unless the model config declares its own.
     """
 
     kind: str = "vector"
@@ -91,8 +95,15 @@ class GensDataModule(pl.LightningDataModule):
     num_classes: int | None = None
     num_levels: int | None = None
 
-    def __init__(self, batch_size: int = 128, eval_batch_size: int | None = None, seed: int = 0):
+    def __init__(
+        self,
+        batch_size: int = 128,
+        eval_batch_size: int | None = None,
+        seed: int = 0,
+        monitor: str | None = None,
+    ):
         super().__init__()
+        self.monitor = monitor
         if int(batch_size) < 1:
             raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
         self.batch_size = int(batch_size)

@@ -66,8 +66,11 @@ class DigitsDataModule(GensDataModule):
         interpolation: str = "bilinear",
         quantize: bool = True,
         seed: int = 0,
+        monitor: str | None = None,
     ):
-        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed)
+        super().__init__(
+            batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, monitor=monitor
+        )
         if int(image_size) < 4:
             raise ConfigError(f"data.image_size must be >= 4, got {image_size}")
         if interpolation not in ("bilinear", "bicubic", "nearest"):

@@ -131,8 +131,11 @@ class EnergyDataModule(GensDataModule):
         eval_batch_size: int = 20_000,
         bound: float | None = 4.0,
         seed: int = 0,
+        monitor: str | None = None,
     ):
-        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed)
+        super().__init__(
+            batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, monitor=monitor
+        )
         if energy not in ENERGIES:
             raise ConfigError(f"unknown energy '{energy}'; choose one of {', '.join(ENERGIES)}")
         if int(steps_per_epoch) < 1:

@@ -94,8 +94,11 @@ class ImageDataModule(GensDataModule):
         pin_memory: bool = False,
         persistent_workers: bool = False,
         seed: int = 0,
+        monitor: str | None = None,
     ):
-        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed)
+        super().__init__(
+            batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, monitor=monitor
+        )
         if root is None or str(root) == "":
             raise ConfigError(f"data.root is not set; point it at the {self.name} files")
         if int(image_size) < 4:

@@ -59,6 +59,7 @@ class StackedDigitsDataModule(DigitsDataModule):
         interpolation: str = "bilinear",
         quantize: bool = True,
         seed: int = 0,
+        monitor: str | None = None,
     ):
         super().__init__(
             image_size=image_size,
@@ -69,6 +70,7 @@ class StackedDigitsDataModule(DigitsDataModule):
             interpolation=interpolation,
             quantize=quantize,
             seed=seed,
+            monitor=monitor,
         )
         for key, val in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
             if int(val) < 1:

@@ -95,8 +95,11 @@ class ToyDataModule(GensDataModule):
         batch_size: int = 100,
         eval_batch_size: int | None = None,
         seed: int = 0,
+        monitor: str | None = None,
     ):
-        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed)
+        super().__init__(
+            batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, monitor=monitor
+        )
         if name not in TOY_SETS:
             raise ConfigError(f"unknown toy set '{name}'; choose one of {', '.join(TOY_SETS)}")
         for key, val in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):

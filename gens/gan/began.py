@@ -21,7 +21,8 @@ from typing import Any
 
 import torch
 
-from gens.gan.base import GAN
+from gens.gan.game import GAN
+from gens.gan.regularizers import Drift, Judged, Regularizer
 from gens.utils.errors import ConfigError
 
 __all__ = ["BEGAN", "update_k"]
@@ -72,6 +73,14 @@ class BEGAN(GAN):
         self.k = float(k_init)
         self._l_real: torch.Tensor | None = None
 
+    def check_regularizer(self, name: str, reg: Regularizer) -> None:
+        super().check_regularizer(name, reg)
+        if reg.input_gradients or isinstance(reg, Drift):
+            raise ConfigError(
+                f"model.regularizers.{name}: BEGAN's discriminator is an autoencoder with no "
+                "critic value to penalize; remove it (orthogonal regularization applies)"
+            )
+
     def recon_loss(self, x: torch.Tensor) -> torch.Tensor:
         """L(v) = mean |v - D(v)|^eta over pixels and examples."""
         err = (x - self.discriminator(x)).abs()
@@ -83,7 +92,8 @@ class BEGAN(GAN):
         l_real, l_fake = self.recon_loss(real), self.recon_loss(fake)
         self._l_real = l_real.detach()
         loss = l_real - self.k * l_fake
-        return loss, {"d_loss": loss, "l_real": l_real.detach(), "l_fake": l_fake.detach()}
+        logs = {"d_loss": loss, "l_real": l_real.detach(), "l_fake": l_fake.detach()}
+        return loss, logs, Judged((real,), (fake,), None, None)
 
     def g_objective(self, real, y):
         l_g = self.recon_loss(self.generator(self.noise(len(real))))
@@ -105,9 +115,6 @@ class BEGAN(GAN):
         l_fake = self.recon_loss(self.generator(self.noise(len(real), generator)))
         m_global = l_real + (self.gamma * l_real - l_fake).abs()
         return {"l_real": l_real, "l_fake": l_fake, "m_global": m_global}
-
-    def default_monitor(self) -> tuple[str, str] | None:
-        return "val/m_global", "min"
 
     def extra_state(self) -> dict[str, Any]:
         return {**super().extra_state(), "k": self.k}

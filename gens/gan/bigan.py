@@ -34,8 +34,8 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from gens.gan import losses as L  # noqa: N812
-from gens.gan.base import GAN
-from gens.gan.regularizers import r1_penalty
+from gens.gan.game import GAN
+from gens.gan.regularizers import Judged
 from gens.nets.joint import JointDiscriminator
 from gens.utils.errors import ConfigError
 
@@ -70,8 +70,8 @@ class BiGAN(GAN):
 
     ``discriminator`` is any vector discriminator factory; ``JointDiscriminator`` builds it for
     inputs ``cat(flatten(x), z)``. Images are flattened, as in VEEGAN. G and E share G's
-    optimizer (``generator_parameters``); R1 (``r1_gamma``) penalizes D's gradient with respect
-    to the whole encoder pair (x, E(x)).
+    optimizer (``generator_parameters``); input-gradient regularizers (R1) penalize D's gradient
+    with respect to the whole pair (x, E(x)).
     """
 
     def __init__(
@@ -87,11 +87,6 @@ class BiGAN(GAN):
     ):
         if kwargs.get("conditional"):
             raise ConfigError("ALI/BiGAN here is unconditional; set model.conditional=false")
-        if kwargs.get("rejection") is not None:
-            raise ConfigError(
-                "model.rejection needs a discriminator of x alone, but ALI/BiGAN's judges "
-                "(x, z) pairs; set model.rejection=null"
-            )
 
         def joint(data_shape, num_classes=None):
             # built inside GAN.__init__, after it has resolved self.latent_dim
@@ -136,14 +131,9 @@ class BiGAN(GAN):
             fake = self.generator(z)
             z_real = self.infer(real)[0]
         # encoder pairs are D's positive class, generator pairs its negative one
-        loss = self.d_loss_fn(self.discriminator(real, z_real), self.discriminator(fake, z))
-        logs = {"d_loss": loss}
-        if self.r1_gamma > 0 and self.d_steps % self.r1_every == 0:
-            pair = torch.cat([real.reshape(len(real), -1), z_real], dim=1)
-            r1 = r1_penalty(self.discriminator.inner, pair, scaler=self.grad_scaler())
-            loss = loss + 0.5 * self.r1_gamma * self.r1_every * r1
-            logs["r1"] = r1.detach()
-        return loss, logs
+        d_real, d_fake = self.discriminator(real, z_real), self.discriminator(fake, z)
+        loss = self.d_loss_fn(d_real, d_fake)
+        return loss, {"d_loss": loss}, Judged((real, z_real), (fake, z), d_real, d_fake)
 
     def g_objective(self, real, y):
         z = self.noise(len(real))

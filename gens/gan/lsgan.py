@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from gens.gan.base import GAN
+from gens.gan.game import GAN
 from gens.gan.losses import d_least_squares, g_least_squares
 from gens.utils.errors import ConfigError
 

@@ -1,79 +1,134 @@
-"""Discriminator regularizers as pure functions.
+"""Regularizers as parts the GAN loop applies: each has a weight, a lazy interval and a player.
 
-- ``gradient_penalty``: WGAN-GP, Gulrajani et al. 2017, E[(||grad D(x_hat)||_2 - 1)^2] on
-  x_hat = eps * x + (1 - eps) * G(z), eps ~ U[0, 1] per example.
-- ``r1_penalty``: Mescheder et al. 2018 (Which Training Methods for GANs do actually Converge?),
-  E_x[||grad D(x)||^2] on real data; the loss adds gamma / 2 times it.
+A model config lists them by name, and every GAN applies all of them (or refuses one it cannot
+take with a one-line error, e.g. an input-gradient penalty on BEGAN's autoencoder)::
 
-A packed critic (PacGAN, ``critic.pack = m``) judges m consecutive samples as one point: the
-interpolation coefficient is shared within a pack and the norm taken over the whole pack.
+    regularizers:
+      r1: {_target_: gens.gan.regularizers.R1, gamma: 0.1, every: 16}
 
-Under a GradScaler (fp16 mixed precision), pass ``scaler``: the critic output is scaled before
-``autograd.grad`` and the gradients unscaled, PyTorch's AMP recipe for gradient penalties.
+The loop adds ``weight * every * penalty`` to the player's loss on every ``every``-th step of that
+player (lazy regularization, Karras et al. 2020, StyleGAN2: the same penalty per step on average)
+and logs the unweighted penalty as ``train/<name>``.
+
+- ``R1`` / ``R2``: Mescheder et al. 2018, gamma / 2 * E||grad D||^2 on real / generated data.
+- ``GradientPenalty``: Gulrajani et al. 2017 (WGAN-GP), lambda * E[(||grad D(x_hat)|| - 1)^2].
+- ``Drift``: Karras et al. 2018 (ProGAN), eps_drift * E[D(x)^2], keeps critic values near 0.
+- ``Orthogonal``: Brock et al. 2019 (BigGAN), beta * sum_W ||W W^T * (1 - I)||_F^2 over the
+  weight matrices of one network (convolutions as out x (in * k * k)).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
+from torch import nn
 
+from gens.gan.penalties import grad_sq_norm, gradient_penalty
 from gens.utils.errors import ConfigError
 
-__all__ = ["gradient_penalty", "interpolate", "r1_penalty"]
+__all__ = ["Drift", "GradientPenalty", "Judged", "Orthogonal", "R1", "R2", "Regularizer"]
 
 
-def interpolate(real: torch.Tensor, fake: torch.Tensor, pack: int = 1) -> torch.Tensor:
-    """``eps * real + (1 - eps) * fake`` with one ``eps ~ U[0, 1]`` per run of ``pack`` rows."""
-    if len(real) % pack:
-        raise ConfigError(f"a batch of {len(real)} cannot be packed by {pack}; use a multiple")
-    shape = (len(real) // pack, *([1] * (real.dim() - 1)))
-    eps = torch.rand(shape, device=real.device, dtype=real.dtype).repeat_interleave(pack, 0)
-    return eps * real + (1 - eps) * fake
+@dataclass
+class Judged:
+    """What the discriminator judged in one step: its inputs on the data side (``real``, e.g.
+    ``(x, y)`` or BiGAN's ``(x, E(x))``) and the generator side (``fake``), and its outputs."""
+
+    real: tuple
+    fake: tuple
+    real_out: torch.Tensor | None
+    fake_out: torch.Tensor | None
 
 
-def gradient_penalty(
-    critic: Callable[..., torch.Tensor],
-    real: torch.Tensor,
-    fake: torch.Tensor,
-    y: torch.Tensor | None = None,
-    center: float = 1.0,
-    scaler: torch.amp.GradScaler | None = None,
-) -> torch.Tensor:
-    """Mean of ``(||grad_x critic(x_hat)||_2 - center)^2`` over random interpolates ``x_hat``."""
-    pack = int(getattr(critic, "pack", 1))
-    x_hat = interpolate(real.detach(), fake.detach(), pack).requires_grad_(True)
-    grad = _input_grad(critic, x_hat, y, scaler)
-    norm = grad.float().reshape(len(grad) // pack, -1).norm(2, dim=1)
-    return ((norm - center) ** 2).mean()
+class Regularizer:
+    """Base part. ``player`` is ``"d"`` or ``"g"``, the loss the penalty joins;
+    ``input_gradients`` says it differentiates D's output w.r.t. its inputs (double backward)."""
+
+    player: str = "d"
+    input_gradients: bool = False
+
+    def __init__(self, weight: float, every: int = 1):
+        if not float(weight) >= 0:
+            raise ConfigError(f"{type(self).__name__} weight must be >= 0, got {weight}")
+        if int(every) < 1:
+            raise ConfigError(f"{type(self).__name__} every must be >= 1, got {every}")
+        self.weight, self.every = float(weight), int(every)
+
+    def due(self, step: int) -> bool:
+        return self.weight > 0 and step % self.every == 0
+
+    def penalty(self, gan, judged: Judged | None, scaler=None) -> torch.Tensor:
+        raise NotImplementedError
 
 
-def _input_grad(critic, x, y, scaler):
-    out = critic(x) if y is None else critic(x, y)
-    # Sum in fp32: under fp16 autocast a half-precision sum times the GradScaler's scale
-    # (2**16 by default) overflows to inf and the penalty turns NaN.
-    out = out.float().sum()
-    if scaler is None:
-        return torch.autograd.grad(out, x, create_graph=True)[0]
-    # The scaled gradient can still overflow inside the fp16 backward (2**16 itself exceeds
-    # fp16's max). The GradScaler would skip such a step, but the penalty *value* would be NaN
-    # and stop training, so back off the scale for this gradient only until it is finite.
-    scale = float(scaler.get_scale())
-    while True:
-        (grad,) = torch.autograd.grad(out * scale, x, create_graph=True)
-        if scale <= 1.0 or bool(torch.isfinite(grad).all()):
-            return grad / scale
-        scale = max(1.0, scale / 2.0**4)
+class R1(Regularizer):
+    """gamma / 2 * E_x ||grad D(x)||^2 on real data."""
+
+    input_gradients = True
+
+    def __init__(self, gamma: float = 10.0, every: int = 1):
+        super().__init__(0.5 * float(gamma), every)
+
+    def penalty(self, gan, judged, scaler=None):
+        return grad_sq_norm(gan.discriminator, judged.real, scaler)
 
 
-def r1_penalty(
-    critic: Callable[..., torch.Tensor],
-    real: torch.Tensor,
-    y: torch.Tensor | None = None,
-    scaler: torch.amp.GradScaler | None = None,
-) -> torch.Tensor:
-    """Mean over real examples (packs, for a packed critic) of ``||grad_x critic(x)||_2^2``."""
-    pack = int(getattr(critic, "pack", 1))
-    x = real.detach().requires_grad_(True)
-    grad = _input_grad(critic, x, y, scaler)
-    return grad.float().reshape(len(grad) // pack, -1).pow(2).sum(1).mean()
+class R2(R1):
+    """gamma / 2 * E_z ||grad D(G(z))||^2 on generated data."""
+
+    def penalty(self, gan, judged, scaler=None):
+        return grad_sq_norm(gan.discriminator, judged.fake, scaler)
+
+
+class GradientPenalty(Regularizer):
+    """weight * E[(||grad D(x_hat)|| - center)^2] on random interpolates of real and fake."""
+
+    input_gradients = True
+
+    def __init__(self, weight: float = 10.0, center: float = 1.0, every: int = 1):
+        super().__init__(weight, every)
+        self.center = float(center)
+
+    def penalty(self, gan, judged, scaler=None):
+        return gradient_penalty(gan.discriminator, judged.real, judged.fake, self.center, scaler)
+
+
+class Drift(Regularizer):
+    """weight * E_x[D(x)^2]: the drift term of ProGAN's critic (weight 0.001 there)."""
+
+    def __init__(self, weight: float = 0.001, every: int = 1):
+        super().__init__(weight, every)
+
+    def penalty(self, gan, judged, scaler=None):
+        return judged.real_out.float().pow(2).mean()
+
+
+class Orthogonal(Regularizer):
+    """beta * sum ||W W^T * (1 - I)||_F^2 over the weight matrices of ``network``.
+
+    BigGAN applies it to G (beta = 1e-4); its reference code adds the gradient of half this sum,
+    so its ``G_ortho`` equals beta / 2 here. Biases, gains and 1-D parameters are skipped."""
+
+    def __init__(self, weight: float = 1e-4, network: str = "generator", every: int = 1):
+        super().__init__(weight, every)
+        if network not in ("generator", "discriminator"):
+            raise ConfigError(
+                f"Orthogonal network must be 'generator' or 'discriminator', got {network!r}"
+            )
+        self.network = network
+        self.player = "g" if network == "generator" else "d"
+
+    def penalty(self, gan, judged, scaler=None):
+        net: nn.Module = getattr(gan, self.network)
+        total = None
+        for p in net.parameters():
+            if p.dim() < 2 or not p.requires_grad:
+                continue
+            w = p.reshape(len(p), -1).float()
+            gram = w @ w.t()
+            term = (gram * (1 - torch.eye(len(w), device=w.device))).pow(2).sum()
+            total = term if total is None else total + term
+        if total is None:
+            raise ConfigError(f"Orthogonal: the {self.network} has no weight matrices")
+        return total

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call
 
-from gens.gan.base import GAN
+from gens.gan.game import GAN
 from gens.utils.errors import ConfigError
 
 __all__ = ["UnrolledGAN", "DifferentiableOptimizer"]

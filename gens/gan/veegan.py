@@ -23,7 +23,8 @@ from itertools import chain
 import torch
 from torch import nn
 
-from gens.gan.base import GAN
+from gens.gan.game import GAN
+from gens.gan.regularizers import Judged
 from gens.nets.joint import JointDiscriminator
 from gens.utils.errors import ConfigError
 
@@ -69,8 +70,9 @@ class VEEGAN(GAN):
             fake = self.generator(z)
             z_real = self.reconstructor(real)
         # The generated pair is D's positive class (Algorithm 1 of the paper).
-        loss = self.d_loss_fn(self.discriminator(fake, z), self.discriminator(real, z_real))
-        return loss, {"d_loss": loss}
+        d_fake, d_real = self.discriminator(fake, z), self.discriminator(real, z_real)
+        loss = self.d_loss_fn(d_fake, d_real)
+        return loss, {"d_loss": loss}, Judged((real, z_real), (fake, z), d_real, d_fake)
 
     def g_objective(self, real, y):
         z = self.noise(len(real))

@@ -4,6 +4,9 @@ Critic loss E[D(G(z))] - E[D(x)] (minimized, i.e. the critic maximizes E[D(x)] -
 generator loss -E[D(G(z))]. The critic is kept K-Lipschitz by clipping every weight to
 [-c, c] after each critic update (Algorithm 1: c = 0.01, n_critic = 5, RMSProp lr 5e-5).
 
+``clip_value=None`` drops the clipping for a critic kept Lipschitz by a regularizer instead
+(WGAN-GP: ``model=wgan_gp``, the gradient penalty of ``gens.gan.regularizers``).
+
 ``critic_boost`` reproduces the authors' reference schedule: ``iters`` (100) critic steps per
 generator step for the first ``first`` (25) generator steps and every ``every``-th (500) one,
 so the critic stays near optimal early on.
@@ -16,7 +19,7 @@ from typing import Any
 
 import torch
 
-from gens.gan.base import GAN
+from gens.gan.game import GAN
 from gens.utils.errors import ConfigError
 
 __all__ = ["WGAN", "clip_weights"]
@@ -30,21 +33,22 @@ def clip_weights(module: torch.nn.Module, c: float) -> None:
 
 
 class WGAN(GAN):
-    """A GAN whose critic is clipped to ``[-clip_value, clip_value]`` after every update."""
+    """A Wasserstein GAN whose critic is clipped to ``[-clip_value, clip_value]`` after every
+    update (no clipping when ``clip_value`` is None)."""
 
     def __init__(
         self,
         *args,
-        clip_value: float = 0.01,
+        clip_value: float | None = 0.01,
         critic_boost: Mapping[str, int] | None = None,
         **kwargs,
     ):
         kwargs.setdefault("loss", {"d": "wasserstein", "g": "wasserstein"})
         kwargs.setdefault("n_critic", 5)
         super().__init__(*args, **kwargs)
-        if not float(clip_value) > 0:
-            raise ConfigError(f"model.clip_value must be > 0, got {clip_value}")
-        self.clip_value = float(clip_value)
+        if clip_value is not None and not float(clip_value) > 0:
+            raise ConfigError(f"model.clip_value must be > 0 or null, got {clip_value}")
+        self.clip_value = None if clip_value is None else float(clip_value)
         self.boost = None
         if critic_boost:
             boost = {
@@ -79,12 +83,9 @@ class WGAN(GAN):
 
     def on_fit_start(self) -> None:
         # Algorithm 1 keeps the critic's weights in the compact box from the start.
-        clip_weights(self.discriminator, self.clip_value)
+        if self.clip_value is not None:
+            clip_weights(self.discriminator, self.clip_value)
 
     def after_d_step(self) -> None:
-        clip_weights(self.discriminator, self.clip_value)
-
-    def d_objective(self, real, y):
-        loss, logs = super().d_objective(real, y)
-        logs["wdist"] = -loss.detach()
-        return loss, logs
+        if self.clip_value is not None:
+            clip_weights(self.discriminator, self.clip_value)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 import torch.distributed as dist
+from hydra.utils import get_class
 from torch import nn
 
 from gens.utils.errors import ConfigError
@@ -121,19 +122,20 @@ class MinibatchDiscriminator(nn.Module):
     """A discriminator whose penultimate features get minibatch features appended.
 
     Args:
-        discriminator: factory ``(data_shape=, num_classes=) -> nn.Module`` whose result has
-            ``features(x, y)`` and ``feature_dim`` (e.g. ``MLPDiscriminator``).
-        data_shape, num_classes: passed to the factory.
+        data_shape, num_classes: the data description, passed to the inner network.
         kind: ``"mbd"`` (minibatch discrimination, Salimans et al. 2016) or ``"stddev"``
             (minibatch standard deviation, Karras et al. 2018).
         num_kernels, kernel_dim: B and C of the minibatch-discrimination tensor T.
         data_init: set the kernels' scales and biases from the first training batch.
         group_size: group size of the minibatch stddev.
+        network: the inner discriminator, an import path (configs) or a factory
+            ``(data_shape=, num_classes=, **network_kwargs) -> nn.Module`` whose result has
+            ``features(x, y)`` and ``feature_dim`` (e.g. ``MLPDiscriminator``).
+        **network_kwargs: the inner network's own arguments.
     """
 
     def __init__(
         self,
-        discriminator: Callable[..., nn.Module],
         data_shape: Sequence[int],
         num_classes: int | None = None,
         kind: str = "mbd",
@@ -141,9 +143,12 @@ class MinibatchDiscriminator(nn.Module):
         kernel_dim: int = 5,
         group_size: int = 4,
         data_init: bool = False,
+        network: str | Callable[..., nn.Module] = "gens.nets.MLPDiscriminator",
+        **network_kwargs,
     ):
         super().__init__()
-        self.inner = discriminator(data_shape=data_shape, num_classes=num_classes)
+        factory = get_class(network) if isinstance(network, str) else network
+        self.inner = factory(data_shape=data_shape, num_classes=num_classes, **network_kwargs)
         if not (hasattr(self.inner, "features") and hasattr(self.inner, "feature_dim")):
             raise ConfigError(
                 f"{type(self.inner).__name__} has no features()/feature_dim for minibatch "

@@ -1,6 +1,6 @@
 """Packing: the discriminator judges m samples at once (PacGAN, Lin et al. 2018).
 
-``PackedDiscriminator`` wraps any discriminator factory. It builds the inner network for inputs
+``PackedDiscriminator`` wraps any discriminator class. It builds the inner network for inputs
 m times as large along the feature dimension (vectors ``(m*D,)``, images ``(m*C, H, W)``) and,
 on a batch of N samples, concatenates each run of m consecutive samples into one packed input,
 returning N/m logits. Real and generated batches are packed the same way (the GAN calls D on
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
+from hydra.utils import get_class
 from torch import nn
 
 from gens.utils.errors import ConfigError
@@ -42,19 +43,23 @@ class PackedDiscriminator(nn.Module):
     """Any discriminator, made to see ``pack`` samples at a time.
 
     Args:
-        discriminator: factory ``(data_shape=, num_classes=) -> nn.Module``.
         data_shape: shape of one (unpacked) example.
         pack: the packing degree m (PacGAN2/3/4 are 2, 3, 4); 1 is the plain discriminator.
+        network: the inner discriminator: an import path (configs) or a factory
+            ``(data_shape=, **network_kwargs) -> nn.Module``.
         num_classes: conditional discriminators are not packed (labels cannot be packed the
             same way for every network); raises ``ConfigError``.
+        **network_kwargs: the inner network's own arguments, so a config packs a model's
+            discriminator by changing only ``_target_``, ``network`` and ``pack``.
     """
 
     def __init__(
         self,
-        discriminator: Callable[..., nn.Module],
         data_shape: Sequence[int],
         pack: int = 2,
+        network: str | Callable[..., nn.Module] = "gens.nets.MLPDiscriminator",
         num_classes: int | None = None,
+        **network_kwargs,
     ):
         super().__init__()
         if int(pack) < 1:
@@ -65,7 +70,8 @@ class PackedDiscriminator(nn.Module):
             )
         self.pack = int(pack)
         self.data_shape = tuple(int(s) for s in data_shape)
-        self.inner = discriminator(data_shape=packed_shape(self.data_shape, self.pack))
+        factory = get_class(network) if isinstance(network, str) else network
+        self.inner = factory(data_shape=packed_shape(self.data_shape, self.pack), **network_kwargs)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if not self.training and len(x) % self.pack:

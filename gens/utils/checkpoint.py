@@ -18,7 +18,7 @@ from hydra.utils import instantiate
 
 from gens.utils.errors import CheckpointError
 
-__all__ = ["safe_load", "read_checkpoint", "load_model"]
+__all__ = ["safe_load", "read_checkpoint", "load_model", "restore_weights", "fit_sampler"]
 
 
 def safe_load(
@@ -100,13 +100,24 @@ def load_model(
     model.load_state_dict(ckpt["state_dict"], strict=strict)
     model.gens_meta = meta
     model.load_extra_state(ckpt.get("gens", {}).get("extra", {}))
-    if getattr(model, "rejection", None) is not None and meta.get("data"):
-        # rejection sampling refits its discriminator to real data when the stored one is stale
-        model.rejection_data = lambda: _train_loader(meta["data"])
     return model.to(map_location).eval()
 
 
-def _train_loader(data_cfg: dict):
-    dm = instantiate(data_cfg)
+def restore_weights(model, path: str | Path) -> None:
+    """Load a gens checkpoint's weights and model state into ``model`` (as Lightning's
+    restore does: ``on_load_checkpoint``, then the state dict)."""
+    ckpt = read_checkpoint(path, model.device)
+    model.on_load_checkpoint(ckpt)
+    model.load_state_dict(ckpt["state_dict"])
+
+
+def fit_sampler(model, data_cfg: dict | None = None) -> bool:
+    """Fit the fitted part of a loaded model's sampling (a GAN's rejection sampler) on the
+    training data of its run (or of ``data_cfg``) when it is not fitted to these weights.
+    Returns whether it fitted."""
+    if not model.sampler_fit_needed():
+        return False
+    dm = instantiate(data_cfg or model.gens_meta["data"])
     dm.setup("fit")
-    return dm.train_dataloader()
+    model.fit_sampler(dm.train_dataloader())
+    return True

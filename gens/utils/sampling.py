@@ -8,6 +8,7 @@ import inspect
 
 import torch
 
+from gens.sampling.truncation import truncate
 from gens.utils.errors import ConfigError
 
 __all__ = ["draw", "has_latent", "labels_for", "sample_options"]
@@ -56,12 +57,13 @@ def draw(model, n: int, seed: int = 0, batch_size: int = 500, label=None, **opti
     y = labels_for(model, n, label)
     z = None
     # a rejection sampler draws its own latents (it keeps only some): no z to return then
-    if has_latent(model) and getattr(model, "rejection", None) is None:
+    sampler = getattr(model, "sampler", None)
+    if has_latent(model) and getattr(sampler, "rejection", None) is None:
         z = model.noise(n, generator=g)
-        if opts.pop("truncation", None) is not None:
-            from gens.gan.base import truncate
-
-            z = truncate(z, float(options["truncation"]), g)
+        t = opts.pop("truncation", None)
+        t = getattr(sampler, "truncation", None) if t is None else t
+        if t is not None:
+            z = truncate(z, float(t), g)
     xs = []
     for i in range(0, n, batch_size):
         m = min(batch_size, n - i)

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gens.nets.joint import JointDiscriminator
 from gens.utils.errors import ConfigError
 from gens.utils.logging import get_logger
 
@@ -96,17 +97,19 @@ class DiscriminatorRejection(nn.Module):
         super().__init__()
         if num_classes:
             raise ConfigError(
-                "model.rejection (discriminator rejection sampling) supports unconditional "
-                "GANs only; set model.rejection=null or model.conditional=false"
+                "model.sampling.rejection (discriminator rejection sampling) supports "
+                "unconditional GANs only; set model.sampling.rejection=null or "
+                "model.conditional=false"
             )
         for name, value in (("steps", steps), ("batch_size", batch_size), ("burn_in", burn_in)):
             if int(value) < 1:
-                raise ConfigError(f"model.rejection.{name} must be >= 1, got {value}")
+                raise ConfigError(f"model.sampling.rejection.{name} must be >= 1, got {value}")
         if float(lr) <= 0:
-            raise ConfigError(f"model.rejection.lr must be > 0, got {lr}")
+            raise ConfigError(f"model.sampling.rejection.lr must be > 0, got {lr}")
         if gamma_quantile is not None and not 0.0 <= float(gamma_quantile) <= 1.0:
             raise ConfigError(
-                f"model.rejection.gamma_quantile must be in [0, 1] or null, got {gamma_quantile}"
+                "model.sampling.rejection.gamma_quantile must be in [0, 1] or null, got "
+                f"{gamma_quantile}"
             )
         self.steps, self.batch_size, self.burn_in = int(steps), int(batch_size), int(burn_in)
         self.lr, self.betas = float(lr), tuple(float(b) for b in betas)
@@ -125,6 +128,11 @@ class DiscriminatorRejection(nn.Module):
         """With ``discriminator=None``: hold a copy of the GAN's discriminator (weights are
         copied again at every ``fit``)."""
         if self.copy_discriminator and self.net is None:
+            if isinstance(discriminator, JointDiscriminator):
+                raise ConfigError(
+                    "model.sampling.rejection cannot copy a discriminator of (x, z) pairs; set "
+                    "model.sampling.rejection.discriminator to a network of x alone"
+                )
             self.net = copy.deepcopy(discriminator).requires_grad_(True)
 
     def is_fitted_for(self, version: int) -> bool:
@@ -225,7 +233,7 @@ class DiscriminatorRejection(nn.Module):
             if drawn >= max_proposals:
                 raise RuntimeError(
                     f"discriminator rejection sampling accepted {accepted} of {drawn} proposals "
-                    f"(needed {n}); lower model.rejection.gamma_quantile"
+                    f"(needed {n}); lower model.sampling.rejection.gamma_quantile"
                 )
             m = max(2 * (n - accepted), self.batch_size)
             x = propose(m, generator)
