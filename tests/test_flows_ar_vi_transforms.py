@@ -13,12 +13,20 @@ import pytest
 import torch
 from torch.autograd.functional import jacobian
 
-from gens.flows.autoregressive import IAFLayer, MAFLayer, iaf, layer_orders, made, maf
-from gens.flows.made import MADE
-from gens.flows.planar import Planar
-from gens.flows.radial import Radial
-from gens.flows.sylvester import Sylvester, bjorck_q, householder_q
-from gens.flows.transform import Compose
+from gens.flows import (
+    Compose,
+    IAFLayer,
+    MAFLayer,
+    Planar,
+    Radial,
+    Sylvester,
+    iaf,
+    layer_orders,
+    made,
+    maf,
+)
+from gens.flows.transforms.sylvester import bjorck_q, householder_q
+from gens.nets.made import MADE
 from gens.utils.errors import ConfigError
 
 D, C = 4, 3

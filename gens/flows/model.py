@@ -2,10 +2,11 @@
 
     log p(x) = log N(f(x); 0, I) + log|det df/dx|          (Dinh et al. 2014, NICE, eq. 1)
 
-``f`` is any :class:`~gens.flows.transform.Transform` built by a ``_partial_`` factory
+``f`` is any :class:`~gens.flows.transforms.Transform` built by a ``_partial_`` factory
 ``transform(data_shape=, num_classes=)``; the base is a standard normal over every dimension,
 so ``z`` has the shape of ``x``. Discrete data (images with ``num_levels``) is dequantized and
-optionally logit-transformed (see :mod:`gens.flows.preprocess`), and ``log_prob`` then returns
+optionally logit-transformed (see :mod:`gens.flows.transforms.preprocess`), and ``log_prob``
+then returns
 the dequantization bound on the log-probability of the discrete image, so ``bits_per_dim`` is
 directly comparable to the bits/dim reported by RealNVP and Glow.
 """
@@ -20,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gens.flows.preprocess import LogitTransform, UniformDequantization, to_levels
-from gens.flows.transform import Transform
+from gens.flows.transforms.base import Transform
+from gens.flows.transforms.preprocess import LogitTransform, UniformDequantization, to_levels
 from gens.module import GensModule
 from gens.utils.errors import ConfigError
 
@@ -162,7 +163,7 @@ class FlowModel(GensModule):
         h, _ = self.transform.inverse(z * float(temperature), self._context(y, n))
         if self.preprocess is None:
             return h
-        return (self.preprocess.inverse(h) * 2 - 1).clamp(-1, 1)
+        return (self.preprocess.inverse(h)[0] * 2 - 1).clamp(-1, 1)
 
     # --- training --------------------------------------------------------------------------
     def _nll(self, batch) -> torch.Tensor:

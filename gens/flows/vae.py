@@ -36,7 +36,7 @@ class FlowVAE(GensModule):
     latent_dim: size of z.
     hidden: widths of the encoder's and (reversed) decoder's hidden layers.
     transform: factory ``transform(data_shape=(latent_dim,), context_dim=) -> Transform``,
-        e.g. ``gens.flows.vi_flows.planar_flow`` with ``num_layers`` = k.
+        e.g. ``gens.flows.planar_flow`` with ``num_layers`` = k.
     warmup_steps: the KL terms are scaled by ``min(1, step / warmup_steps)`` in training
         (deterministic warm-up, as in van den Berg et al.); 0 disables. Metrics always use 1.
     iw_samples: importance samples per example for the test NLL (``val`` uses a tenth).
