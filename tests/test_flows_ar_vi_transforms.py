@@ -97,7 +97,7 @@ def test_radial_constraint_and_monotone_radius():
     layer = Radial(2)
     with torch.no_grad():
         layer.raw[-2:] = torch.tensor([0.5, -8.0])  # beta pushed to its bound -alpha
-    _, alpha, beta = layer._params(1, None)
+        _, alpha, beta = layer._params(1, None)
     assert float(beta) > -float(alpha)
     r = torch.linspace(0, 10, 10001)
     r_out = r * (1 + beta / (alpha + r))
