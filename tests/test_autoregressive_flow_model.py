@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from gens.data.toy import sample_toy
-from gens.flows import FlowModel
-from gens.flows.autoregressive import iaf, made, maf
+from gens.flows import FlowModel, iaf, made, maf
 
 
 def _model(factory, **kw):

@@ -10,8 +10,7 @@ import pytest
 import torch
 
 from gens.data.energy import EnergyDataModule, energy_u, log_partition
-from gens.flows.energy import EnergyFlow
-from gens.flows.vi_flows import planar_flow, radial_flow, sylvester_flow
+from gens.flows import EnergyFlow, planar_flow, radial_flow, sylvester_flow
 from gens.train import build, train
 from gens.utils.errors import ConfigError, IncompatibleDataError
 

@@ -19,7 +19,7 @@ from gens.flows import (
     nice,
     realnvp,
 )
-from gens.flows.preprocess import to_levels
+from gens.flows.transforms import to_levels
 from gens.module import DivergenceError
 from gens.utils.errors import ConfigError, IncompatibleDataError
 

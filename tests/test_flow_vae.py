@@ -7,8 +7,7 @@ import functools
 import pytest
 import torch
 
-from gens.flows.vae import FlowVAE
-from gens.flows.vi_flows import planar_flow, radial_flow, sylvester_flow
+from gens.flows import FlowVAE, planar_flow, radial_flow, sylvester_flow
 from gens.train import build, train
 from gens.utils.errors import ConfigError, IncompatibleDataError
 

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from gens.flows import FlowModel, realnvp
-from gens.flows import coupling as cp
+from gens.flows.transforms import coupling as cp
 
 zuko = pytest.importorskip("zuko")
 

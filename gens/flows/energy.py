@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
 from gens.data.energy import ENERGIES, energy_u, log_partition
-from gens.module import GensModule
+from gens.flows.base import FlowModule
 from gens.utils.errors import ConfigError, IncompatibleDataError
 
 __all__ = ["EnergyFlow"]
 
 
-class EnergyFlow(GensModule):
+class EnergyFlow(FlowModule):
     """A flow ``q`` fitted to ``exp(-U)`` for one of the energies in ``gens.data.energy``.
 
     Args:
@@ -34,7 +35,9 @@ class EnergyFlow(GensModule):
             data set is not an energy, which is refused.
         bound: soft-wall half-width of the target (from ``data.bound``).
         transform: factory ``transform(data_shape=...) -> Transform``.
-        optimizer, scheduler: ``_partial_`` factories called with the parameters / optimizer.
+        optimizer: factory ``(params) -> Optimizer``; ``kwargs`` go to ``FlowModule``
+            (``scheduler``, ``scheduler_interval``, ``max_grad_norm``, ``num_classes``,
+            ``num_levels``).
     """
 
     data_kinds = ("energy",)
@@ -47,11 +50,9 @@ class EnergyFlow(GensModule):
         energy: str | None = None,
         bound: float | None = 4.0,
         anneal_steps: int = 0,
-        scheduler: Callable | None = None,
-        num_classes: int | None = None,
-        num_levels: int | None = None,
+        **kwargs: Any,
     ):
-        super().__init__(data_shape, num_classes, num_levels)
+        super().__init__(data_shape, optimizer, **kwargs)
         if energy is None:
             raise IncompatibleDataError(
                 "this model is trained by reverse KL against an energy, not on samples; "
@@ -62,23 +63,18 @@ class EnergyFlow(GensModule):
         if int(anneal_steps) < 0:
             raise ConfigError(f"model.anneal_steps must be >= 0, got {anneal_steps}")
         self.energy, self.bound, self.anneal_steps = energy, bound, int(anneal_steps)
-        self.dim = math.prod(self.data_shape)
         self.flow = transform(data_shape=self.data_shape)
-        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
 
     # --- densities ---------------------------------------------------------------------------
-    def base_log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        return -0.5 * z.square().flatten(1).sum(1) - 0.5 * self.dim * math.log(2 * math.pi)
-
     def log_target(self, x: torch.Tensor) -> torch.Tensor:
         """Unnormalized target ``-U(x)``."""
         return -energy_u(self.energy, x, self.bound)
 
     def sample_with_log_prob(self, n: int, generator=None, temperature: float = 1.0):
         """Samples with ``log q(x)``; the base is ``N(0, T^2 I)`` at temperature ``T``."""
-        eps = torch.randn(n, *self.data_shape, device=self.device, generator=generator)
-        x, logdet = self.flow.inverse(eps * temperature)
-        return x, self.base_log_prob(eps) - self.dim * math.log(temperature) - logdet
+        z = self.base_sample(n, temperature, generator)
+        x, logdet = self.flow.inverse(z)
+        return x, self.base_log_prob(z, temperature) - logdet
 
     @torch.no_grad()
     def sample(self, n: int, y=None, generator=None, temperature: float = 1.0, **kwargs):
@@ -135,9 +131,3 @@ class EnergyFlow(GensModule):
 
     def default_monitor(self):
         return ("val/kl", "min")
-
-    def configure_optimizers(self):
-        opt = self.optimizer_factory(params=self.parameters())
-        if self.scheduler_factory is None:
-            return opt
-        return {"optimizer": opt, "lr_scheduler": self.scheduler_factory(optimizer=opt)}

@@ -2,12 +2,12 @@
 
     log p(x) = log N(f(x); 0, I) + log|det df/dx|          (Dinh et al. 2014, NICE, eq. 1)
 
-``f`` is any :class:`~gens.flows.transform.Transform` built by a ``_partial_`` factory
-``transform(data_shape=, num_classes=)``; the base is a standard normal over every dimension,
-so ``z`` has the shape of ``x``. Discrete data (images with ``num_levels``) is dequantized and
-optionally logit-transformed (see :mod:`gens.flows.preprocess`), and ``log_prob`` then returns
-the dequantization bound on the log-probability of the discrete image, so ``bits_per_dim`` is
-directly comparable to the bits/dim reported by RealNVP and Glow.
+``f`` is any :class:`~gens.flows.transforms.Transform` built by a ``_partial_`` factory
+``transform(data_shape=, num_classes=)``; the base is a standard normal over every dimension
+(``FlowModule``), so ``z`` has the shape of ``x``. Discrete data (images with ``num_levels``) is
+dequantized and optionally logit-transformed (see :mod:`gens.flows.transforms.preprocess`), and
+``log_prob`` then returns the dequantization bound on the log-probability of the discrete image,
+so ``bits_per_dim`` is directly comparable to the bits/dim reported by RealNVP and Glow.
 """
 
 from __future__ import annotations
@@ -20,36 +20,29 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gens.flows.preprocess import LogitTransform, UniformDequantization, to_levels
-from gens.flows.transform import Transform
-from gens.module import GensModule
+from gens.flows.base import FlowModule
+from gens.flows.transforms.base import Transform
+from gens.flows.transforms.preprocess import LogitTransform, UniformDequantization, to_levels
 from gens.utils.errors import ConfigError
 
-__all__ = ["FlowModel", "standard_normal_log_prob"]
-
-LOG_2PI = math.log(2 * math.pi)
+__all__ = ["FlowModel"]
 
 
-def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
-    """log N(z; 0, I) summed over all but the batch dimension."""
-    return -0.5 * (z.flatten(1).pow(2).sum(1) + z[0].numel() * LOG_2PI)
-
-
-class FlowModel(GensModule):
+class FlowModel(FlowModule):
     """A normalizing flow trained by maximum likelihood.
 
     Args:
         transform: factory ``(data_shape=, num_classes=) -> Transform`` mapping the (pre-
             processed) data to z (``num_classes`` is passed only when ``conditional``).
-        optimizer: factory ``(params) -> Optimizer``; scheduler: optional ``(opt) -> LRScheduler``
-            stepped every ``scheduler_interval`` (``epoch`` or ``step``).
+        optimizer: factory ``(params) -> Optimizer``; ``kwargs`` go to ``FlowModule``
+            (``scheduler``, ``scheduler_interval``, ``max_grad_norm``, ``num_classes``,
+            ``num_levels``).
         dequantization: ``uniform`` | ``variational`` | ``none``; used when the data is
             discrete (``num_levels`` set). ``dequantizer`` is the factory of the variational one
             ``(data_shape=) -> module(k, num_levels) -> (u, log q)``.
         logit_alpha: RealNVP's logit pre-processing of images in [0, 1]; ``null`` centers them
             at 0 instead (Glow).
         conditional: feed one-hot labels to the transform as ``context`` (class-conditional).
-        max_grad_norm: clip gradients to this norm (``null`` disables).
     """
 
     def __init__(
@@ -58,19 +51,15 @@ class FlowModel(GensModule):
         optimizer: Callable[..., torch.optim.Optimizer],
         *,
         data_shape,
-        num_classes: int | None = None,
-        num_levels: int | None = None,
-        scheduler: Callable | None = None,
-        scheduler_interval: str = "epoch",
         dequantization: str = "uniform",
         dequantizer: Callable[..., nn.Module] | None = None,
         logit_alpha: float | None = 0.05,
         conditional: bool = False,
-        max_grad_norm: float | None = None,
         log_every_n_steps: int = 50,
+        **kwargs: Any,
     ):
-        super().__init__(data_shape, num_classes, num_levels)
-        if conditional and not num_classes:
+        super().__init__(data_shape, optimizer, **kwargs)
+        if conditional and not self.num_classes:
             raise ConfigError(
                 "model.conditional=true needs a labeled data set (data with num_classes); "
                 "pick a labeled data= or set model.conditional=false"
@@ -79,8 +68,6 @@ class FlowModel(GensModule):
             raise ConfigError(
                 f"model.dequantization must be uniform, variational or none, got {dequantization}"
             )
-        if scheduler_interval not in ("epoch", "step"):
-            raise ConfigError("model.scheduler_interval must be 'epoch' or 'step'")
         self.conditional = bool(conditional)
         self.discrete = self.is_image and self.num_levels is not None and dequantization != "none"
         kwargs = {"data_shape": self.data_shape}
@@ -104,11 +91,7 @@ class FlowModel(GensModule):
             else:
                 self.dequantizer = UniformDequantization()
         self.preprocess = LogitTransform(logit_alpha) if self.is_image else None
-        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
-        self.scheduler_interval = scheduler_interval
-        self.max_grad_norm = None if max_grad_norm is None else float(max_grad_norm)
         self.log_every_n_steps = max(1, int(log_every_n_steps))
-        self.dim = math.prod(self.data_shape)
 
     # --- densities -----------------------------------------------------------------------
     def _context(self, y: torch.Tensor | None, n: int) -> torch.Tensor | None:
@@ -121,7 +104,7 @@ class FlowModel(GensModule):
     def flow_log_prob(self, h: torch.Tensor, context: torch.Tensor | None = None):
         """log density of the flow's own input ``h`` (after pre-processing)."""
         z, logdet = self.transform(h, context)
-        return standard_normal_log_prob(z) + logdet
+        return self.base_log_prob(z) + logdet
 
     def _to_flow_space(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Data -> flow input ``h`` and the log-density correction: log p(x) = log p(h) + c."""
@@ -158,11 +141,11 @@ class FlowModel(GensModule):
         """``n`` samples in data space; ``temperature`` scales the base std (Glow Sec. 5)."""
         if self.conditional and y is None:
             y = torch.randint(self.num_classes, (n,), device=self.device, generator=generator)
-        z = torch.randn((n, *self.data_shape), device=self.device, generator=generator)
-        h, _ = self.transform.inverse(z * float(temperature), self._context(y, n))
+        z = self.base_sample(n, temperature, generator)
+        h, _ = self.transform.inverse(z, self._context(y, n))
         if self.preprocess is None:
             return h
-        return (self.preprocess.inverse(h) * 2 - 1).clamp(-1, 1)
+        return (self.preprocess.inverse(h)[0] * 2 - 1).clamp(-1, 1)
 
     # --- training --------------------------------------------------------------------------
     def _nll(self, batch) -> torch.Tensor:
@@ -192,21 +175,6 @@ class FlowModel(GensModule):
 
     def test_step(self, batch, batch_idx):
         self._eval_step(batch, "test")
-
-    def configure_gradient_clipping(
-        self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None
-    ):
-        if self.max_grad_norm is not None:
-            self.clip_gradients(optimizer, self.max_grad_norm, "norm")
-        elif gradient_clip_val:
-            self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
-
-    def configure_optimizers(self):
-        opt = self.optimizer_factory(self.parameters())
-        if self.scheduler_factory is None:
-            return opt
-        sched = {"scheduler": self.scheduler_factory(opt), "interval": self.scheduler_interval}
-        return {"optimizer": opt, "lr_scheduler": sched}
 
     def default_monitor(self) -> tuple[str, str] | None:
         return ("val/nll", "min")

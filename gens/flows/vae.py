@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch.nn import functional as F
 
-from gens.module import GensModule
+from gens.flows.base import FlowModule
 from gens.nets.mlp import mlp
 from gens.utils.errors import ConfigError, IncompatibleDataError
 
@@ -31,15 +32,18 @@ __all__ = ["FlowVAE"]
 LOG_2PI = math.log(2 * math.pi)
 
 
-class FlowVAE(GensModule):
+class FlowVAE(FlowModule):
     """Args:
     latent_dim: size of z.
     hidden: widths of the encoder's and (reversed) decoder's hidden layers.
     transform: factory ``transform(data_shape=(latent_dim,), context_dim=) -> Transform``,
-        e.g. ``gens.flows.vi_flows.planar_flow`` with ``num_layers`` = k.
+        e.g. ``gens.flows.planar_flow`` with ``num_layers`` = k.
     warmup_steps: the KL terms are scaled by ``min(1, step / warmup_steps)`` in training
         (deterministic warm-up, as in van den Berg et al.); 0 disables. Metrics always use 1.
     iw_samples: importance samples per example for the test NLL (``val`` uses a tenth).
+    optimizer: factory ``(params) -> Optimizer``; ``kwargs`` go to ``FlowModule``
+        (``scheduler``, ``scheduler_interval``, ``max_grad_norm``, ``num_classes``,
+        ``num_levels``). The base density is the prior N(0, I) on z.
     """
 
     def __init__(
@@ -52,11 +56,9 @@ class FlowVAE(GensModule):
         act: str = "relu",
         warmup_steps: int = 0,
         iw_samples: int = 500,
-        scheduler: Callable | None = None,
-        num_classes: int | None = None,
-        num_levels: int | None = None,
+        **kwargs: Any,
     ):
-        super().__init__(data_shape, num_classes, num_levels)
+        super().__init__(data_shape, optimizer, base_shape=(int(latent_dim),), **kwargs)
         if self.num_levels is None:
             raise IncompatibleDataError(
                 "FlowVAE models binarized pixels and needs discrete data (num_levels), "
@@ -66,7 +68,6 @@ class FlowVAE(GensModule):
             raise ConfigError(
                 "model.latent_dim and model.iw_samples must be >= 1, model.warmup_steps >= 0"
             )
-        self.dim = math.prod(self.data_shape)
         self.latent_dim, self.warmup_steps = int(latent_dim), int(warmup_steps)
         self.iw_samples = int(iw_samples)
         hidden = [int(h) for h in hidden]
@@ -76,7 +77,6 @@ class FlowVAE(GensModule):
         self.decoder = torch.nn.Sequential(
             mlp([self.latent_dim, *hidden[::-1]], act), torch.nn.Linear(hidden[0], self.dim)
         )
-        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
 
     # --- model ---------------------------------------------------------------------------------
     def binarize(self, x: torch.Tensor) -> torch.Tensor:
@@ -98,7 +98,7 @@ class FlowVAE(GensModule):
         """``log p(x | z) + log p(z)``; ``xb`` repeated to match ``z``."""
         logits = self.decoder(z)
         log_px = -F.binary_cross_entropy_with_logits(logits, xb, reduction="none").sum(1)
-        return log_px, -0.5 * (z.square() + LOG_2PI).sum(1)
+        return log_px, self.base_log_prob(z)
 
     def elbo(self, x: torch.Tensor, kl_weight: float = 1.0) -> torch.Tensor:
         xb = self.binarize(x)
@@ -121,7 +121,7 @@ class FlowVAE(GensModule):
     @torch.no_grad()
     def sample(self, n: int, y=None, generator=None, temperature: float = 1.0, **kwargs):
         """Decoder means (pixel probabilities mapped to [-1, 1]) for ``z ~ N(0, T^2 I)``."""
-        z = temperature * torch.randn(n, self.latent_dim, device=self.device, generator=generator)
+        z = self.base_sample(n, temperature, generator)
         p = torch.sigmoid(self.decoder(z))
         return (2 * p - 1).view(n, *self.data_shape)
 
@@ -150,9 +150,3 @@ class FlowVAE(GensModule):
 
     def default_monitor(self):
         return ("val/neg_elbo", "min")
-
-    def configure_optimizers(self):
-        opt = self.optimizer_factory(params=self.parameters())
-        if self.scheduler_factory is None:
-            return opt
-        return {"optimizer": opt, "lr_scheduler": self.scheduler_factory(optimizer=opt)}

@@ -6,6 +6,7 @@ from gens.nets.began import BEGANDiscriminator, BEGANGenerator
 from gens.nets.coupling_nets import CouplingMLP, CouplingResNet, GlowNet, ZeroConv2d
 from gens.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gens.nets.joint import JointDiscriminator, MLPReconstructor
+from gens.nets.made import MADE, MaskedLinear
 from gens.nets.minibatch import MinibatchDiscrimination, MinibatchDiscriminator, MinibatchStdDev
 from gens.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, mlp
 from gens.nets.pack import PackedDiscriminator
@@ -21,6 +22,8 @@ __all__ = [
     "DCGANGenerator",
     "GlowNet",
     "JointDiscriminator",
+    "MADE",
+    "MaskedLinear",
     "Maxout",
     "MinibatchDiscrimination",
     "MinibatchDiscriminator",

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from gens.flows.transform import Transform
+from gens.flows.transforms.base import Transform
 from gens.utils.errors import ConfigError
 
 __all__ = ["ParamLayer", "bisect"]

@@ -7,7 +7,7 @@ couplings whose nets also see features of ``k``), ``v = sigmoid(h)``. Then
     log q(v | k) = log N(eps) - log|det dg/deps| - sum log sigmoid'(h),
 
 and maximizing E_q[log p(u) - log q(v | k)] - D log K tightens the bound on log P(k) that
-uniform dequantization leaves loose (see :mod:`gens.flows.preprocess`).
+uniform dequantization leaves loose (see :mod:`gens.flows.transforms.preprocess`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gens.flows.coupling import Coupling
-from gens.flows.transform import Compose
+from gens.flows.transforms.base import Compose
+from gens.flows.transforms.coupling import Coupling
 from gens.nets.coupling_nets import CouplingResNet
 from gens.utils.errors import IncompatibleDataError
 

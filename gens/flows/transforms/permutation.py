@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from gens.flows.transform import Transform
+from gens.flows.transforms.base import Transform
 
 __all__ = ["Permutation", "Reverse", "Shuffle"]
 

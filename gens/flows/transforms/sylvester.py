@@ -26,7 +26,7 @@ from functools import partial
 
 import torch
 
-from gens.flows.amortized import ParamLayer, bisect
+from gens.flows.transforms.amortized import ParamLayer, bisect
 from gens.utils.errors import ConfigError
 
 __all__ = ["Sylvester", "householder_q", "bjorck_q"]

@@ -24,7 +24,7 @@ import math
 import torch
 from torch.nn import functional as F
 
-from gens.flows.amortized import ParamLayer, bisect
+from gens.flows.transforms.amortized import ParamLayer, bisect
 
 __all__ = ["Planar"]
 

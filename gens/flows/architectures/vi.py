@@ -1,15 +1,21 @@
 """Stacks of planar, radial or Sylvester layers (Rezende & Mohamed 2015; van den Berg et al.
-2018), sized from the data shape; free parameters, or amortized with ``context_dim > 0``."""
+2018), sized from the data shape; free parameters, or amortized with ``context_dim > 0``.
+
+Example::
+
+    flow = planar_flow(data_shape=(2,), num_layers=8)
+    x, logdet = flow.inverse(torch.randn(16, 2))  # the closed-form (sampling) direction
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from math import prod
 
-from gens.flows.planar import Planar
-from gens.flows.radial import Radial
-from gens.flows.sylvester import Sylvester
-from gens.flows.transform import Compose
+from gens.flows.transforms.base import Compose
+from gens.flows.transforms.planar import Planar
+from gens.flows.transforms.radial import Radial
+from gens.flows.transforms.sylvester import Sylvester
 from gens.utils.errors import ConfigError
 
 __all__ = ["planar_flow", "radial_flow", "sylvester_flow"]

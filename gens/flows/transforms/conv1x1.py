@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gens.flows.transform import Transform
+from gens.flows.transforms.base import Transform
 
 __all__ = ["Invertible1x1Conv"]
 

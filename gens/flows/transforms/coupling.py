@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gens.flows.transform import Transform
+from gens.flows.transforms.base import Transform
 from gens.utils.errors import ConfigError
 
 __all__ = ["Coupling", "checkerboard_mask", "channel_mask", "MASKS"]

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import torch
 
-from gens.flows.coupling import merge_context
-from gens.flows.reshape import squeeze, unsqueeze
-from gens.flows.transform import Transform
+from gens.flows.transforms.base import Transform
+from gens.flows.transforms.coupling import merge_context
+from gens.flows.transforms.reshape import squeeze, unsqueeze
 from gens.nets.coupling_nets import ZeroConv2d
 
 __all__ = ["MultiScale", "LearnedSplitPrior"]

@@ -21,20 +21,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-from gens.flows.actnorm import ActNorm
-from gens.flows.conv1x1 import Invertible1x1Conv
-from gens.flows.coupling import Coupling
-from gens.flows.multiscale import LearnedSplitPrior, MultiScale
-from gens.flows.permutation import Reverse, Shuffle
-from gens.flows.reshape import Squeezed, max_squeezes
-from gens.flows.transform import Compose, Transform
+from gens.flows.architectures.levels import multiscale_levels
+from gens.flows.transforms.actnorm import ActNorm
+from gens.flows.transforms.base import Compose, Transform
+from gens.flows.transforms.conv1x1 import Invertible1x1Conv
+from gens.flows.transforms.coupling import Coupling
+from gens.flows.transforms.multiscale import LearnedSplitPrior, MultiScale
+from gens.flows.transforms.permutation import Reverse, Shuffle
+from gens.flows.transforms.reshape import Squeezed, max_squeezes
 from gens.nets.coupling_nets import CouplingMLP, GlowNet
 from gens.utils.errors import ConfigError, IncompatibleDataError
-from gens.utils.logging import get_logger
 
 __all__ = ["glow", "flow_step"]
-
-log = get_logger(__name__)
 
 PERMUTATIONS = ("conv1x1", "reverse", "shuffle")
 
@@ -88,27 +86,12 @@ def glow(
     if len(shape) != 3:
         raise IncompatibleDataError(f"glow takes vectors or (C, H, W) images, got {shape}")
     c, h, w = shape
-    levels = int(levels)
     if max_squeezes(h, w) == 0:
         raise IncompatibleDataError(
             f"glow squeezes at least once and needs even H and W, got {h}x{w}; resize the data "
             "(e.g. data.image_size=32)"
         )
-    if max_squeezes(h, w) >= 1 and levels > max_squeezes(h, w) and fit_levels:
-        log.warning(
-            "glow: %dx%d images allow %d levels, not %d; using %d",
-            h,
-            w,
-            max_squeezes(h, w),
-            levels,
-            max_squeezes(h, w),
-        )
-        levels = max_squeezes(h, w)
-    if h % 2**levels or w % 2**levels:
-        raise IncompatibleDataError(
-            f"glow with levels={levels} needs H and W divisible by {2**levels}, got {h}x{w}; "
-            "set model.transform.levels lower or resize the data"
-        )
+    levels = multiscale_levels("glow", h, w, int(levels), 0, fit_levels)
     net = partial(GlowNet, channels=channels, act=act)
 
     def steps(sq_shape, level):

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gens.flows.transforms.base import Transform
 from gens.utils.errors import ConfigError
 
 __all__ = ["UniformDequantization", "LogitTransform", "to_levels"]
@@ -38,7 +39,7 @@ class UniformDequantization(nn.Module):
         return u, k.new_zeros(len(k))
 
 
-class LogitTransform(nn.Module):
+class LogitTransform(Transform):
     """``y = logit(alpha + (1 - 2 alpha) u)`` for u in [0, 1]; RealNVP uses alpha = 0.05 on
     CIFAR-10 and 1e-6 on MNIST-like data. ``alpha=None`` instead centers: ``y = u - 1/2``
     (what Glow feeds its flow)."""
@@ -49,18 +50,25 @@ class LogitTransform(nn.Module):
             raise ConfigError(f"model.logit_alpha must be in [0, 0.5) or null, got {alpha}")
         self.alpha = None if alpha is None else float(alpha)
 
-    def forward(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _log_abs_det(self, y: torch.Tensor) -> torch.Tensor:
+        """log|dy/du| per example at the output ``y``."""
+        if self.alpha is None:
+            return y.new_zeros(len(y))
+        # d/du logit(s) = (1 - 2a) / (s (1 - s)); softplus form stays finite for s near 0/1.
+        ld = math.log(1 - 2 * self.alpha) + F.softplus(-y) + F.softplus(y)
+        return ld.flatten(1).sum(1)
+
+    def forward(self, u: torch.Tensor, context=None) -> tuple[torch.Tensor, torch.Tensor]:
         """u -> (y, log|dy/du|) per example."""
         if self.alpha is None:
             return u - 0.5, u.new_zeros(len(u))
-        a = self.alpha
-        s = a + (1 - 2 * a) * u
+        s = self.alpha + (1 - 2 * self.alpha) * u
         y = torch.log(s) - torch.log1p(-s)
-        # d/du logit(s) = (1 - 2a) / (s (1 - s)); softplus form stays finite for s near 0/1.
-        ld = math.log(1 - 2 * a) + F.softplus(-y) + F.softplus(y)
-        return y, ld.flatten(1).sum(1)
+        return y, self._log_abs_det(y)
 
-    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+    def inverse(self, y: torch.Tensor, context=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """y -> (u, log|du/dy|); u is clamped to [0, 1] against rounding at the ends."""
         if self.alpha is None:
-            return y + 0.5
-        return ((torch.sigmoid(y) - self.alpha) / (1 - 2 * self.alpha)).clamp(0, 1)
+            return y + 0.5, y.new_zeros(len(y))
+        u = ((torch.sigmoid(y) - self.alpha) / (1 - 2 * self.alpha)).clamp(0, 1)
+        return u, -self._log_abs_det(y)

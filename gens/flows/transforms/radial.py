@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from gens.flows.amortized import ParamLayer
+from gens.flows.transforms.amortized import ParamLayer
 
 __all__ = ["Radial"]
 

@@ -12,7 +12,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from gens.flows.transform import Transform
+from gens.flows.transforms.base import Transform
 
 __all__ = ["ActNorm"]
 

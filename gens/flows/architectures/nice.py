@@ -17,10 +17,10 @@ import math
 from collections.abc import Sequence
 from functools import partial
 
-from gens.flows.coupling import Coupling
-from gens.flows.normalization import DiagonalScaling
-from gens.flows.reshape import Flatten
-from gens.flows.transform import Compose, Transform
+from gens.flows.transforms.base import Compose, Transform
+from gens.flows.transforms.coupling import Coupling
+from gens.flows.transforms.normalization import DiagonalScaling
+from gens.flows.transforms.reshape import Flatten
 from gens.nets.coupling_nets import CouplingMLP
 from gens.utils.errors import ConfigError, IncompatibleDataError
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
-from gens.flows.transform import Transform
+from gens.flows.transforms.base import Transform
 from gens.utils.errors import IncompatibleDataError
 
 __all__ = ["squeeze", "unsqueeze", "Squeeze", "Flatten", "Squeezed", "max_squeezes"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gens.flows.transform import Transform
+from gens.flows.transforms.base import Transform
 
 __all__ = ["BatchNormFlow", "DiagonalScaling"]
 

@@ -21,18 +21,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-from gens.flows.coupling import Coupling
-from gens.flows.multiscale import MultiScale
-from gens.flows.normalization import BatchNormFlow
-from gens.flows.reshape import max_squeezes
-from gens.flows.transform import Compose, Transform
+from gens.flows.architectures.levels import multiscale_levels
+from gens.flows.transforms.base import Compose, Transform
+from gens.flows.transforms.coupling import Coupling
+from gens.flows.transforms.multiscale import MultiScale
+from gens.flows.transforms.normalization import BatchNormFlow
 from gens.nets.coupling_nets import CouplingMLP, CouplingResNet
 from gens.utils.errors import ConfigError, IncompatibleDataError
-from gens.utils.logging import get_logger
 
 __all__ = ["realnvp"]
-
-log = get_logger(__name__)
 
 
 def _couplings(shape, net, mask, parities, clamp, batch_norm, ctx) -> list[Transform]:
@@ -76,22 +73,7 @@ def realnvp(
     if int(levels) < 1:
         raise ConfigError(f"realnvp needs levels >= 1, got {levels}")
     c, h, w = shape
-    levels = int(levels)
-    if levels - 1 > max_squeezes(h, w) and fit_levels:
-        log.warning(
-            "realnvp: %dx%d images allow %d levels, not %d; using %d",
-            h,
-            w,
-            max_squeezes(h, w) + 1,
-            levels,
-            max_squeezes(h, w) + 1,
-        )
-        levels = max_squeezes(h, w) + 1
-    if h % 2 ** (levels - 1) or w % 2 ** (levels - 1):
-        raise IncompatibleDataError(
-            f"realnvp with levels={levels} needs H and W divisible by {2 ** (levels - 1)}, got "
-            f"{h}x{w}; set model.transform.levels lower or resize the data"
-        )
+    levels = multiscale_levels("realnvp", h, w, int(levels), 1, fit_levels)
     net = partial(CouplingResNet, channels=channels, blocks=blocks, norm=norm, act=act)
 
     def build(c: int, h: int, w: int, level: int) -> Transform:

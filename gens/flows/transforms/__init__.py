@@ -1,0 +1,54 @@
+"""Flow transforms: invertible layers that report log|det J| (``Transform``), one per file.
+
+Every ``Transform`` maps data ``x`` to ``z`` (``forward``, the normalizing direction) and back
+(``inverse``), each with the log absolute Jacobian determinant per example; the pre-processing
+of discrete images (dequantization, the logit transform) lives here too.
+"""
+
+from gens.flows.transforms.actnorm import ActNorm
+from gens.flows.transforms.amortized import ParamLayer, bisect
+from gens.flows.transforms.autoregressive import IAFLayer, MAFLayer
+from gens.flows.transforms.base import Compose, Inverse, Transform
+from gens.flows.transforms.conv1x1 import Invertible1x1Conv
+from gens.flows.transforms.coupling import Coupling, channel_mask, checkerboard_mask
+from gens.flows.transforms.dequantization import VariationalDequantization
+from gens.flows.transforms.multiscale import LearnedSplitPrior, MultiScale
+from gens.flows.transforms.normalization import BatchNormFlow, DiagonalScaling
+from gens.flows.transforms.permutation import Permutation, Reverse, Shuffle
+from gens.flows.transforms.planar import Planar
+from gens.flows.transforms.preprocess import LogitTransform, UniformDequantization, to_levels
+from gens.flows.transforms.radial import Radial
+from gens.flows.transforms.reshape import Flatten, Squeeze, Squeezed
+from gens.flows.transforms.sylvester import Sylvester
+
+__all__ = [
+    "ActNorm",
+    "BatchNormFlow",
+    "Compose",
+    "Coupling",
+    "DiagonalScaling",
+    "Flatten",
+    "IAFLayer",
+    "Inverse",
+    "Invertible1x1Conv",
+    "LearnedSplitPrior",
+    "LogitTransform",
+    "MAFLayer",
+    "MultiScale",
+    "ParamLayer",
+    "Permutation",
+    "Planar",
+    "Radial",
+    "Reverse",
+    "Shuffle",
+    "Squeeze",
+    "Squeezed",
+    "Sylvester",
+    "Transform",
+    "UniformDequantization",
+    "VariationalDequantization",
+    "bisect",
+    "channel_mask",
+    "checkerboard_mask",
+    "to_levels",
+]

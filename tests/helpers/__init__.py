@@ -1,0 +1,1 @@
+"""Helpers shared by test files (not tests themselves)."""
