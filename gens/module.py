@@ -129,8 +129,9 @@ class GensModule(pl.LightningModule):
         total = epochs if interval == "epoch" else batches * self.scheduler_steps_per_batch()
         return factory(optimizer, total_steps=max(1, round(total)))
 
-    def setup(self, stage: str) -> None:
-        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+    def check_data(self, dm) -> None:
+        """Raise ``IncompatibleDataError`` when ``dm`` is a kind of data this model does not
+        train on (checked when the run is built, and again at ``setup``)."""
         kind = getattr(dm, "kind", None)
         if kind is not None and kind not in self.data_kinds:
             raise IncompatibleDataError(
@@ -138,6 +139,10 @@ class GensModule(pl.LightningModule):
                 f"data= is a {kind} set ({type(dm).__name__}); pick a model for {kind} data "
                 "or another data="
             )
+
+    def setup(self, stage: str) -> None:
+        if self._trainer is not None:
+            self.check_data(getattr(self.trainer, "datamodule", None))
 
     @classmethod
     def load_from_checkpoint(

@@ -7,6 +7,7 @@ the task returns the ``optimized_metric`` so Hydra sweepers (Optuna) can search 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from gens.callbacks.divergence import DivergenceGuard
 from gens.callbacks.interrupt import GracefulInterrupt, TrainingInterrupted
 from gens.utils.checkpoint import read_checkpoint, restore_weights
-from gens.utils.errors import CheckpointError, GensError
+from gens.utils.errors import CheckpointError, ConfigError, GensError
 from gens.utils.hydra_ddp import ddp_job_scope
 from gens.utils.io import write_json_atomic
 from gens.utils.logging import get_logger
@@ -56,21 +57,42 @@ def data_info(dm) -> dict[str, Any]:
     }
 
 
-def build(cfg: DictConfig):
-    """Instantiate data module and model (the model sizes itself from the data)."""
+def _instantiate(node: DictConfig, group: str, **kwargs):
+    """``hydra.utils.instantiate`` whose user errors are one-line ``GensError``s: the error a
+    gens class raised, or an option the class does not take."""
     try:
-        dm = hydra.utils.instantiate(cfg.data)
-        model = hydra.utils.instantiate(
-            cfg.model,
-            data_shape=tuple(dm.shape),
-            num_classes=dm.num_classes,
-            num_levels=dm.num_levels,
-        )
+        return hydra.utils.instantiate(node, **kwargs)
     except InstantiationException as e:
         err = _unwrap(e)
         if isinstance(err, GensError):  # e.g. IncompatibleDataError: the caller can act on it
             raise err from None
+        unknown = re.search(r"unexpected keyword argument '(\w+)'", str(err))
+        if isinstance(err, TypeError) and unknown:
+            key = unknown.group(1)
+            hint = (
+                "; regularizers are parts of model.regularizers, added with +reg=<name> "
+                "(configs/reg/)"
+                if group == "model" and re.search(r"r1|r2|gp|gamma|drift|ortho", key)
+                else ""
+            )
+            raise ConfigError(
+                f"{group}.{key} is not an option of {node.get('_target_')} (or of a network "
+                f"it builds); remove it or check its spelling{hint}"
+            ) from None
         raise
+
+
+def build(cfg: DictConfig):
+    """Instantiate data module and model (the model sizes itself from the data)."""
+    dm = _instantiate(cfg.data, "data")
+    model = _instantiate(
+        cfg.model,
+        "model",
+        data_shape=tuple(dm.shape),
+        num_classes=dm.num_classes,
+        num_levels=dm.num_levels,
+    )
+    model.check_data(dm)
     model.gens_meta = redact(
         {
             "model": OmegaConf.to_container(cfg.model, resolve=True),

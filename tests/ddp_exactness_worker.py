@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 import pytorch_lightning as pl  # noqa: E402
 
-from gens.gan.base import GAN  # noqa: E402
+from gens.gan import GAN  # noqa: E402
+from gens.gan.regularizers import R1  # noqa: E402
 
 LR = 0.1
 BATCH = 8
@@ -61,7 +62,9 @@ class ReplayGAN(GAN):
     def __init__(self, rank: int):
         torch.manual_seed(rank)
         sgd = functools.partial(torch.optim.SGD, lr=LR)
-        super().__init__(TinyG, TinyD, sgd, sgd, data_shape=(2,), latent_dim=3, r1_gamma=1.0)
+        super().__init__(
+            TinyG, TinyD, sgd, sgd, data_shape=(2,), latent_dim=3, regularizers={"r1": R1(1.0)}
+        )
         self.rank = rank
         self.noise_log: list[torch.Tensor] = []
         self.replay: list[torch.Tensor] | None = None

@@ -87,9 +87,8 @@ def test_bf16_autocast_reaches_the_networks(cfg_factory):
 def test_fp16_grad_scaler_reaches_the_penalty(cfg_factory, monkeypatch):
     """The 16-mixed path of GPUs, on CPU: Lightning's MixedPrecision plugin with a GradScaler;
     WGAN-GP hands the trainer's scaler to the penalty, and training stays finite."""
-    from pytorch_lightning.plugins.precision import MixedPrecision
-
     import gens.gan.wgan_gp as wgan_gp_module
+    from pytorch_lightning.plugins.precision import MixedPrecision
 
     seen = []
 

@@ -171,7 +171,7 @@ def _check_checkpoint(ckpt: Path):
 
 
 def test_ddp_sim_gan_with_ema_trains_loads_and_resumes(tmp_path):
-    args = ["model=gan", "data=grid25", "data.n_train=2000", "model.ema_decay=0.9"]
+    args = ["model=gan", "data=grid25", "data.n_train=2000", "model.sampling.ema_decay=0.9"]
     ckpt = _train(tmp_path / "a", args)
     first = _check_checkpoint(ckpt)
     assert first.g_steps == 4 and first.generator_ema is not None
@@ -224,7 +224,7 @@ DATA_CHOICES = [
 @pytest.mark.slow
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_trains_under_per_optimizer_ddp(cfg_factory, tmp_path, model):
-    """Issue 7: every model trains under PerOptimizerDDP (first compatible data set)."""
+    """Every model trains under PerOptimizerDDP (first compatible data set)."""
     from gens.train import build
     from gens.utils.errors import IncompatibleDataError
 

@@ -42,42 +42,32 @@ def test_bad_fourier_settings_are_config_errors(kw):
         FourierFeatures(2, **kw)
 
 
-def test_coarse_to_fine_fades_the_fourier_features_in_over_generator_steps(cfg_factory):
+def test_fourier_annealing_fades_the_features_in_over_generator_steps(cfg_factory):
+    from gens.callbacks import FourierAnnealing
     from gens.train import build
 
-    cfg = cfg_factory(
-        [
-            "model=gan",
-            "data=ring8",
-            "model.discriminator.fourier_features=4",
-            "model.coarse_to_fine=[10,30]",
-        ]
-    )
+    cfg = cfg_factory(["model=gan", "data=ring8", "model.discriminator.fourier_features=4"])
     _, model = build(cfg)
     ff = model.discriminator.fourier
+    fade = FourierAnnealing(start=10, end=30)
+    fade.setup(None, model, "fit")
+    fade.on_train_start(None, model)
     x = torch.randn(3, 2)
     assert float(ff.gain) == 0.0
     torch.testing.assert_close(ff(x)[:, 2:], torch.zeros(3, 8))  # only x is seen at first
     for steps, gain in [(10, 0.0), (20, 0.5), (30, 1.0), (45, 1.0)]:
         model.g_steps = steps
-        model._set_fourier_gain()
+        fade.on_train_batch_end(None, model, None, None, 0)
         assert float(ff.gain) == pytest.approx(gain)
     assert "discriminator.fourier.gain" in model.state_dict()  # restored on resume
 
 
-def test_coarse_to_fine_without_fourier_features_is_a_config_error(cfg_factory):
+def test_fourier_annealing_errors_name_the_fix(cfg_factory):
+    from gens.callbacks import FourierAnnealing
     from gens.train import build
 
-    with pytest.raises(ConfigError, match="coarse_to_fine"):
-        build(cfg_factory(["model=gan", "data=ring8", "model.coarse_to_fine=[10,30]"]))
+    _, model = build(cfg_factory(["model=gan", "data=ring8"]))
+    with pytest.raises(ConfigError, match="fourier_features"):
+        FourierAnnealing(10, 30).setup(None, model, "fit")
     with pytest.raises(ConfigError, match="start <= end"):
-        build(
-            cfg_factory(
-                [
-                    "model=gan",
-                    "data=ring8",
-                    "model.discriminator.fourier_features=4",
-                    "model.coarse_to_fine=[30,10]",
-                ]
-            )
-        )
+        FourierAnnealing(30, 10)

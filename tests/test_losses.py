@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gens.gan import losses
-from gens.gan.regularizers import gradient_penalty
+from gens.gan.penalties import grad_sq_norm, gradient_penalty
 from gens.utils.errors import ConfigError
 
 
@@ -93,43 +93,62 @@ def test_gradient_penalty_is_differentiable_in_critic_parameters():
 
 def test_r1_penalty_matches_closed_form():
     # D(x) = 0.5 * ||A x||^2 has grad A^T A x, so the penalty is E ||A^T A x||^2
-    from gens.gan.regularizers import r1_penalty
-
     a = torch.randn(3, 3)
     x = torch.randn(6, 3)
-    r1 = r1_penalty(lambda v: 0.5 * (v @ a.T).pow(2).sum(1), x)
+    r1 = grad_sq_norm(lambda v: 0.5 * (v @ a.T).pow(2).sum(1), x)
     direct = (x @ (a.T @ a).T).pow(2).sum(1).mean()
     assert r1.item() == pytest.approx(direct.item(), rel=1e-5)
 
 
+def test_penalties_of_a_joint_critic_take_the_gradient_of_every_float_input():
+    """D(x, z) = w.x + v.z: ||grad||^2 = ||w||^2 + ||v||^2 on every pair; labels (integers) are
+    passed through undifferentiated."""
+    w, v = torch.tensor([1.0, 2.0]), torch.tensor([2.0, 0.0, 1.0])
+
+    def critic(x, z, y=None):
+        return x @ w + z @ v + (0.0 if y is None else y.float())
+
+    x, z, y = torch.randn(5, 2), torch.randn(5, 3), torch.arange(5)
+    assert grad_sq_norm(critic, (x, z, y)).item() == pytest.approx(10.0)
+    gp = gradient_penalty(critic, (x, z, y), (torch.randn(5, 2), torch.randn(5, 3), y))
+    assert gp.item() == pytest.approx((10.0**0.5 - 1) ** 2, rel=1e-5)
+
+
 def test_lazy_r1_applies_the_scaled_penalty_every_k_steps(cfg_factory):
-    """r1_every=k (StyleGAN2's lazy regularization): the D objective carries
-    0.5 * gamma * k * R1 on every k-th D step and no penalty in between."""
-    from gens.gan.regularizers import r1_penalty
+    """every=k (StyleGAN2's lazy regularization): the D loss carries gamma / 2 * k * R1 on
+    every k-th D step and no penalty in between, logged as train/r1."""
     from gens.train import build
 
-    cfg = cfg_factory(["model=gan", "data=ring8", "model.r1_gamma=0.5", "model.r1_every=4"])
+    cfg = cfg_factory(
+        [
+            "model=gan",
+            "data=ring8",
+            "+reg=r1",
+            "model.regularizers.r1.gamma=0.5",
+            "model.regularizers.r1.every=4",
+        ]
+    )
     _, model = build(cfg)
     real = torch.randn(16, 2)
     for step in range(8):
-        model.d_steps = step
         torch.manual_seed(0)
-        loss, logs = model.d_objective(real, None)
+        loss, logs, judged = model.d_objective(real, None)
+        loss = model._regularize("d", step, loss, logs, judged)
         torch.manual_seed(0)
         with torch.no_grad():
             fake = model.generator(model.noise(16), None)
         plain = model.d_loss_fn(model.discriminator(real, None), model.discriminator(fake, None))
         if step % 4 == 0:
-            r1 = r1_penalty(model.discriminator, real, None)
+            r1 = grad_sq_norm(model.discriminator, real)
             assert loss.item() == pytest.approx((plain + 0.5 * 0.5 * 4 * r1).item(), rel=1e-5)
-            assert "r1" in logs
+            assert logs["r1"].item() == pytest.approx(r1.item(), rel=1e-5)
         else:
             assert loss.item() == pytest.approx(plain.item(), rel=1e-6)
             assert "r1" not in logs
 
 
-def test_r1_every_below_one_is_a_config_error(cfg_factory):
+def test_regularizer_every_below_one_is_a_config_error(cfg_factory):
     from gens.train import build
 
-    with pytest.raises(ConfigError, match="r1_every"):
-        build(cfg_factory(["model=gan", "data=ring8", "model.r1_every=0"]))
+    with pytest.raises(ConfigError, match="every"):
+        build(cfg_factory(["model=gan", "data=ring8", "+reg=r1", "model.regularizers.r1.every=0"]))

@@ -97,7 +97,7 @@ def test_minibatch_stddev_matches_the_definition():
 @pytest.mark.parametrize("kind,extra", [("mbd", 7), ("stddev", 1)])
 def test_minibatch_discriminator_appends_to_features(kind, extra):
     d = MinibatchDiscriminator(
-        partial(MLPDiscriminator, hidden=(16, 8), maxout=2), (2,), kind=kind, num_kernels=7
+        (2,), network=partial(MLPDiscriminator, hidden=(16, 8), maxout=2), kind=kind, num_kernels=7
     )
     x = torch.randn(12, 2)
     assert d.features(x).shape == (12, 8 + extra)
@@ -115,9 +115,9 @@ def test_minibatch_discriminator_errors():
             super().__init__()
 
     with pytest.raises(ConfigError, match="features"):
-        MinibatchDiscriminator(NoFeatures, (2,))
+        MinibatchDiscriminator((2,), network=NoFeatures)
     with pytest.raises(ConfigError, match="kind"):
-        MinibatchDiscriminator(partial(MLPDiscriminator, hidden=(8,)), (2,), kind="nope")
+        MinibatchDiscriminator((2,), network=partial(MLPDiscriminator, hidden=(8,)), kind="nope")
 
 
 def _init_on_rank(rank: int, world: int, init_file: str, out_dir: str) -> None:

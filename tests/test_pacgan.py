@@ -43,7 +43,9 @@ def test_pack_samples_concatenates_consecutive_samples():
 
 @pytest.mark.parametrize("m", [1, 2, 3, 4])
 def test_packed_discriminator_shapes_and_input_layer(m):
-    d = PackedDiscriminator(partial(MLPDiscriminator, hidden=(16,), maxout=2), (2,), pack=m)
+    d = PackedDiscriminator(
+        (2,), network=partial(MLPDiscriminator, hidden=(16,), maxout=2), pack=m
+    )
     assert d.inner.body[0].linear.in_features == 2 * m
     x = torch.randn(12, 2)
     out = d(x)
@@ -53,7 +55,7 @@ def test_packed_discriminator_shapes_and_input_layer(m):
 
 def test_packing_keeps_batch_statistics_per_pack():
     torch.manual_seed(0)
-    d = PackedDiscriminator(_Recorder, (2,), pack=2)
+    d = PackedDiscriminator((2,), network=_Recorder, pack=2)
     real, fake = torch.rand(8, 2) + 5.0, torch.rand(8, 2) - 5.0
     d.train()
     d(real), d(fake)
@@ -68,7 +70,7 @@ def test_packing_keeps_batch_statistics_per_pack():
 def test_packed_loss_is_mean_over_packs():
     from gens.gan.losses import d_minimax
 
-    d = PackedDiscriminator(partial(MLPDiscriminator, hidden=(8,), maxout=2), (2,), pack=4)
+    d = PackedDiscriminator((2,), network=partial(MLPDiscriminator, hidden=(8,), maxout=2), pack=4)
     real, fake = torch.randn(20, 2), torch.randn(20, 2)
     loss = d_minimax(d(real), d(fake))
     pr, pf = d.inner(real.view(5, 8)), d.inner(fake.view(5, 8))
@@ -78,7 +80,7 @@ def test_packed_loss_is_mean_over_packs():
 
 def test_packed_gradient_penalty_is_over_the_packed_point():
     torch.manual_seed(0)
-    d = PackedDiscriminator(partial(MLPDiscriminator, hidden=(8,), maxout=0), (2,), pack=2)
+    d = PackedDiscriminator((2,), network=partial(MLPDiscriminator, hidden=(8,), maxout=0), pack=2)
     real, fake = torch.randn(6, 2), torch.randn(6, 2)
     torch.manual_seed(1)
     gp = gradient_penalty(d, real, fake)
@@ -90,13 +92,13 @@ def test_packed_gradient_penalty_is_over_the_packed_point():
 
 
 def test_packing_errors():
-    d = PackedDiscriminator(partial(MLPDiscriminator, hidden=(8,)), (2,), pack=3)
+    d = PackedDiscriminator((2,), network=partial(MLPDiscriminator, hidden=(8,)), pack=3)
     with pytest.raises(ConfigError, match="divisible by pack=3"):
         d(torch.randn(10, 2))
     with pytest.raises(ConfigError, match="pack must be >= 1"):
-        PackedDiscriminator(partial(MLPDiscriminator), (2,), pack=0)
+        PackedDiscriminator((2,), network=partial(MLPDiscriminator), pack=0)
     with pytest.raises(ConfigError, match="conditional"):
-        PackedDiscriminator(partial(MLPDiscriminator), (2,), pack=2, num_classes=10)
+        PackedDiscriminator((2,), network=partial(MLPDiscriminator), pack=2, num_classes=10)
 
 
 def test_pacgan_batch_not_divisible_is_a_config_error(cfg_factory):
@@ -117,10 +119,11 @@ def test_wgan_gp_with_a_packed_critic_trains(cfg_factory):
             "model=wgan_gp",
             "data=ring8",
             "data.n_train=1000",
-            "~model.discriminator",
-            "+model.discriminator={_target_: gens.nets.PackedDiscriminator, _partial_: true, "
-            "pack: 2, discriminator: {_target_: gens.nets.MLPDiscriminator, _partial_: true, "
-            "hidden: [32, 32], maxout: 0}}",
+            # packing any critic is a diff: the wrapper's target, the packed network, the pack
+            "model.discriminator.vector._target_=gens.nets.PackedDiscriminator",
+            "+model.discriminator.vector.network=gens.nets.MLPDiscriminator",
+            "+model.discriminator.vector.pack=2",
+            "model.discriminator.vector.hidden=[32,32]",
         ]
     )
     metrics = train(cfg)

@@ -12,7 +12,7 @@ import pytorch_lightning as pl
 import torch
 
 from gens.callbacks import NetworkOptions
-from gens.gan.regularizers import gradient_penalty, r1_penalty
+from gens.gan.penalties import grad_sq_norm, gradient_penalty
 from gens.nets import MLPDiscriminator
 from gens.train import build, train
 from gens.utils.checkpoint import load_model
@@ -74,7 +74,7 @@ def test_penalties_under_autocast_match_fp32(dtype):
     fp16 = dtype == torch.float16
     for name, fn in [
         ("gp", lambda s: gradient_penalty(critic, real, fake, scaler=s)),
-        ("r1", lambda s: r1_penalty(critic, real, scaler=s)),
+        ("r1", lambda s: grad_sq_norm(critic, real, scaler=s)),
     ]:
         torch.manual_seed(1)
         ref = fn(None)
@@ -102,13 +102,13 @@ def test_penalties_under_autocast_match_fp32(dtype):
 def test_r1_under_grad_scaler_is_scale_invariant():
     critic = _critic()
     real = torch.randn(64, 2)
-    plain = r1_penalty(critic, real)
-    scaled = r1_penalty(critic, real, scaler=torch.amp.GradScaler("cpu", init_scale=2.0**12))
+    plain = grad_sq_norm(critic, real)
+    scaled = grad_sq_norm(critic, real, scaler=torch.amp.GradScaler("cpu", init_scale=2.0**12))
     assert scaled.item() == pytest.approx(plain.item(), rel=1e-5)
 
 
 def test_gan_with_r1_trains_in_bf16(cfg_factory):
-    cfg = cfg_factory(["model=gan", *TOY, "model.r1_gamma=1.0", "trainer.precision=bf16-mixed"])
+    cfg = cfg_factory(["model=gan", *TOY, "+reg=r1", "trainer.precision=bf16-mixed"])
     metrics = train(cfg)
     assert math.isfinite(metrics["train/r1"]) and metrics["train/r1"] >= 0
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from gens.gan.rejection import DiscriminatorRejection, acceptance_probability
+from gens.sampling import DiscriminatorRejection, acceptance_probability
 from gens.train import build
 from gens.utils.errors import ConfigError
 
@@ -116,41 +116,52 @@ def test_sampler_errors_name_the_fix():
 
 
 # --- the GAN ------------------------------------------------------------------------------
-SMALL = ["model.rejection.steps=30", "model.rejection.burn_in=500", "model.standing_stats=2"]
+SMALL = [
+    "model.sampling.rejection.steps=30",
+    "model.sampling.rejection.burn_in=500",
+    "model.sampling.standing_stats=2",
+]
 
 
 def _gan(cfg_factory, *extra):
     return build(cfg_factory(["model=gan_r1", "data=grid25", *SMALL, *extra]))
 
 
-def test_gan_samples_through_the_sampler_once_fitted(cfg_factory):
+def test_gan_samples_through_the_sampler_once_fitted_explicitly(cfg_factory):
     dm, model = _gan(cfg_factory)
-    model.trainer = None
-    with pytest.raises(ConfigError, match="real data"):
-        model.sample(10)  # no data module, no rejection_data
+    assert model.sampler_fit_needed()
+    with pytest.raises(ConfigError, match="fit_sampler"):
+        model.sample(10)  # not fitted, and no training under way: the error names the fix
     dm.setup("fit")
-    model.rejection_data = dm.train_dataloader
     torch.manual_seed(5)
     state = torch.get_rng_state()
+    model.fit_sampler(dm.train_dataloader())
+    assert not model.sampler_fit_needed()
     x1 = model.sample(300, generator=torch.Generator().manual_seed(0))
     assert torch.equal(torch.get_rng_state(), state)  # fitting and sampling: private RNGs
     assert x1.shape == (300, 2)
-    assert model.rejection.is_fitted_for(2 * model.g_steps + 1)
-    assert 0 < model.rejection.last_acceptance < 1
+    rejection = model.sampler.rejection
+    assert rejection.is_fitted_for(2 * model.g_steps + 1)
+    assert 0 < rejection.last_acceptance < 1
     x2 = model.sample(300, generator=torch.Generator().manual_seed(0))
-    torch.testing.assert_close(x1, x2)  # same seed, same samples, no refit
-    raw = model.sample(300, generator=torch.Generator().manual_seed(0), rejection=False)
+    torch.testing.assert_close(x1, x2)  # same seed, same samples
+    raw = model.sample(300, generator=torch.Generator().manual_seed(0), raw=True)
     assert not torch.equal(raw, x1)
+    torch.testing.assert_close(
+        raw, model.sample(300, generator=torch.Generator().manual_seed(0), rejection=False)
+    )
     z = model.noise(4)
     torch.testing.assert_close(model.sample(4, z=z), model.sample(4, z=z, rejection=False))
-    model._after_g_step()  # the EMA weights move: the sampler refits on next use
-    model.sample(10)
-    assert model.rejection.is_fitted_for(2 * model.g_steps + 1)
+    model.g_steps += 1  # new weights: the fit is stale until fitted again
+    model.sampler.update(model.generator, model.g_steps)
+    assert model.sampler_fit_needed()
+    with pytest.raises(ConfigError, match="not fitted"):
+        model.sample(10)
 
 
 def test_rejection_true_without_a_sampler_is_a_config_error(cfg_factory):
     _, model = build(cfg_factory(["model=gan", "data=ring8"]))
-    with pytest.raises(ConfigError, match="model.rejection"):
+    with pytest.raises(ConfigError, match="model.sampling.rejection"):
         model.sample(5, rejection=True)
 
 
@@ -160,31 +171,44 @@ def test_rejection_with_a_conditional_gan_is_a_config_error(cfg_factory):
 
 
 def test_copy_of_the_gans_discriminator_is_the_default_sampler_discriminator(cfg_factory):
-    dm, model = _gan(cfg_factory, "model.rejection.discriminator=null")
-    net = model.rejection.net
+    dm, model = _gan(cfg_factory, "model.sampling.rejection.discriminator=null")
+    net = model.sampler.rejection.net
     assert net is not model.discriminator
     assert type(net) is type(model.discriminator)
     dm.setup("fit")
-    model.rejection_data = dm.train_dataloader
+    model.fit_sampler(dm.train_dataloader())
     model.sample(20)
-    assert model.rejection.is_fitted
+    assert model.sampler.rejection.is_fitted
+
+
+def test_a_joint_discriminator_cannot_be_copied_for_rejection(cfg_factory):
+    with pytest.raises(ConfigError, match="pairs"):
+        build(
+            cfg_factory(
+                [
+                    "model=bigan",
+                    "data=ring8",
+                    "+model.sampling.rejection._target_=gens.sampling.DiscriminatorRejection",
+                    "+model.sampling.rejection._partial_=true",
+                ]
+            )
+        )
 
 
 def test_training_validates_the_raw_generator_and_tests_through_the_sampler(cfg_factory):
     from gens.train import train
-    from gens.utils.checkpoint import load_model
+    from gens.utils.checkpoint import fit_sampler, load_model
+    from gens.utils.sampling import draw
 
     cfg = cfg_factory(["model=gan_r1", "data=grid25", "data.n_train=2000", *SMALL])
     metrics = train(cfg)
     assert {"test/modes", "test/hq", "test/rkl"} <= set(metrics)
-    ckpt = f"{cfg.paths.output_dir}/checkpoints/last.ckpt"
-    model = load_model(ckpt)
-    assert model.rejection is not None and model.rejection_data is not None
+    model = load_model(f"{cfg.paths.output_dir}/checkpoints/last.ckpt")
+    assert fit_sampler(model)  # last.ckpt was written before the fit: scripts fit explicitly
+    assert not fit_sampler(model)  # and only once
     x = model.sample(100, generator=torch.Generator().manual_seed(0))
-    assert x.shape == (100, 2) and model.rejection.is_fitted_for(2 * model.g_steps + 1)
+    assert x.shape == (100, 2)
     # scripts/sample.py's draw: the sampler picks its own latents, so none are returned
-    from gens.utils.sampling import draw
-
     xs, ys, zs = draw(model, 50, seed=0)
     assert xs.shape == (50, 2) and ys is None and zs is None
     torch.testing.assert_close(xs, draw(model, 50, seed=0)[0])
@@ -194,10 +218,12 @@ def test_validation_during_fit_scores_the_raw_generator(cfg_factory):
     from types import SimpleNamespace
 
     _, model = _gan(cfg_factory)
-    model._trainer = SimpleNamespace(state=SimpleNamespace(fn="fit"), datamodule=None)
-    assert not model._use_rejection(None)  # fitting: the raw generator
-    assert model._use_rejection(True)
+    sampler = model.sampler
+    model._trainer = SimpleNamespace(state=SimpleNamespace(fn="fit"))
+    assert not sampler._use_rejection(model, None, True)  # fitting: the raw generator
+    with pytest.raises(ConfigError, match="not fitted"):
+        sampler._use_rejection(model, True, True)
     model._trainer.state.fn = "test"
-    assert model._use_rejection(None)
-    model._trainer = None
-    assert model._use_rejection(None) and not model._use_rejection(False)
+    with pytest.raises(ConfigError, match="not fitted"):
+        sampler._use_rejection(model, None, True)
+    assert not sampler._use_rejection(model, False, True)

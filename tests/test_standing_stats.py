@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from gens.gan.standing_stats import recompute_batch_norm_stats
+from gens.sampling import recompute_batch_norm_stats
 from gens.train import build
 from gens.utils.errors import ConfigError
 
@@ -31,13 +31,13 @@ def test_recomputed_stats_are_the_average_batch_statistics():
 
 
 def _gan(cfg_factory, *extra):
-    # without rejection sampling: these tests sample with no data module attached
-    cfg = cfg_factory(["model=gan_r1", "data=grid25", "model.rejection=null", *extra])
+    # without rejection sampling, which would need fitting first
+    cfg = cfg_factory(["model=gan_r1", "data=grid25", "model.sampling.rejection=null", *extra])
     return build(cfg)[1]
 
 
 def test_sampling_with_standing_stats_leaves_the_global_rng_alone(cfg_factory):
-    model = _gan(cfg_factory, "model.standing_stats=5")
+    model = _gan(cfg_factory, "model.sampling.standing_stats=5")
     torch.manual_seed(3)
     state = torch.get_rng_state()
     x1 = model.sample(50, generator=torch.Generator().manual_seed(0))
@@ -47,7 +47,7 @@ def test_sampling_with_standing_stats_leaves_the_global_rng_alone(cfg_factory):
     x2 = model.sample(50, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(x1, x2)  # not recomputed: weights unchanged
     # a generator step makes the statistics stale; they are recomputed on the next sample
-    model._after_g_step()
+    model.sampler.update(model.generator, model.g_steps + 1)
     assert int(bn.num_batches_tracked) != 5  # the EMA update copied the live buffers
     model.sample(10)
     assert int(bn.num_batches_tracked) == 5
@@ -55,4 +55,4 @@ def test_sampling_with_standing_stats_leaves_the_global_rng_alone(cfg_factory):
 
 def test_standing_stats_below_zero_is_a_config_error(cfg_factory):
     with pytest.raises(ConfigError, match="standing_stats"):
-        _gan(cfg_factory, "model.standing_stats=-1")
+        _gan(cfg_factory, "model.sampling.standing_stats=-1")

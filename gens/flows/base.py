@@ -40,6 +40,7 @@ class FlowModule(GensModule):
         max_grad_norm: clip the gradients' total norm to this (``None``: the trainer's
             ``gradient_clip_val``, if any, applies).
         base_shape: per-example shape of the base variable; default ``data_shape``.
+        monitor: the validation metric a best checkpoint tracks (flow configs: ``val/nll``).
 
     Provides ``base_log_prob(z, temperature)``, ``base_sample(n, temperature, generator)``,
     ``dim`` (features per example), ``configure_optimizers`` and gradient clipping.
@@ -55,8 +56,9 @@ class FlowModule(GensModule):
         num_classes: int | None = None,
         num_levels: int | None = None,
         base_shape: Sequence[int] | None = None,
+        monitor: str | None = None,
     ):
-        super().__init__(data_shape, num_classes, num_levels)
+        super().__init__(data_shape, num_classes, num_levels, monitor=monitor)
         if scheduler_interval not in ("epoch", "step"):
             raise ConfigError("model.scheduler_interval must be 'epoch' or 'step'")
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
@@ -86,7 +88,8 @@ class FlowModule(GensModule):
         opt = self.optimizer_factory(self.parameters())
         if self.scheduler_factory is None:
             return opt
-        sched = {"scheduler": self.scheduler_factory(opt), "interval": self.scheduler_interval}
+        sched = self.build_scheduler(self.scheduler_factory, opt, self.scheduler_interval)
+        sched = {"scheduler": sched, "interval": self.scheduler_interval}
         return {"optimizer": opt, "lr_scheduler": sched}
 
     def configure_gradient_clipping(

@@ -129,5 +129,3 @@ class EnergyFlow(FlowModule):
     def test_step(self, batch, batch_idx):
         self._eval_step(batch, "test", 4321)
 
-    def default_monitor(self):
-        return ("val/kl", "min")

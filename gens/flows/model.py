@@ -176,5 +176,3 @@ class FlowModel(FlowModule):
     def test_step(self, batch, batch_idx):
         self._eval_step(batch, "test")
 
-    def default_monitor(self) -> tuple[str, str] | None:
-        return ("val/nll", "min")

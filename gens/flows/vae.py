@@ -148,5 +148,3 @@ class FlowVAE(FlowModule):
     def test_step(self, batch, batch_idx):
         self._eval(batch, "test", self.iw_samples)
 
-    def default_monitor(self):
-        return ("val/neg_elbo", "min")

@@ -39,7 +39,6 @@ def _draw(ax, x: torch.Tensor, real: torch.Tensor | None, title: str) -> None:
             if real is not None:
                 ax.scatter(real[:, 0], real[:, 1], s=2, c="0.7", alpha=0.5, label="data")
             ax.scatter(x[:, 0], x[:, 1], s=2, c="tab:blue", alpha=0.6, label="samples")
-            ax.set_aspect("equal", adjustable="datalim")
     ax.set_title(title, fontsize=8)
 
 
@@ -49,7 +48,7 @@ def save_sample_panels(
     real: torch.Tensor | None = None,
 ) -> None:
     """Write a PNG with one labelled panel per ``(title, samples)``, drawn over ``real`` data
-    for vectors; vector panels share their axes."""
+    for vectors; 2-D panels share one square window, set by the data (or the first panel)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -57,10 +56,16 @@ def save_sample_panels(
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     k = len(panels)
-    share = panels[0][1].dim() != 4
-    fig, axes = plt.subplots(1, k, figsize=(4 * k, 4), dpi=100, sharex=share, sharey=share)
-    for ax, (title, x) in zip([axes] if k == 1 else axes, panels):
+    fig, axes = plt.subplots(1, k, figsize=(4 * k, 4), dpi=100, squeeze=False)
+    for ax, (title, x) in zip(axes[0], panels):
         _draw(ax, x, real, title)
+        if x.dim() == 2 and x.shape[1] == 2:
+            ref = (real if real is not None else panels[0][1]).float()
+            lo, hi = ref.min(0).values, ref.max(0).values
+            center, half = (lo + hi) / 2, float((hi - lo).max()) * 0.6 + 1e-6
+            ax.set_xlim(float(center[0]) - half, float(center[0]) + half)
+            ax.set_ylim(float(center[1]) - half, float(center[1]) + half)
+            ax.set_aspect("equal", adjustable="box")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

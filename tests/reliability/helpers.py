@@ -12,7 +12,7 @@ import torch
 
 from gens.data.base import GensDataModule
 from gens.data.checks import require_files
-from gens.gan.base import GAN
+from gens.gan import GAN
 from gens.utils.ckpt_io import AtomicCheckpointIO
 
 __all__ = ["BreakingGAN", "SlowCheckpointIO", "NpyFolderData"]

@@ -1,11 +1,10 @@
 """Exact resume: an epoch-boundary resume ends with the same weights as the uninterrupted run.
 
 Parametrized over every ``configs/model/*.yaml`` (on ring8, digits for image-only models, or an
-energy for reverse-KL flows), so
-a model merged later is covered without editing this file. Compared bit for bit on CPU: every
-tensor of the state dict (generator, discriminator, EMA, buffers such as BatchNorm statistics
-or ActNorm's initialized flag), the optimizer and scheduler states, the model's extra state
-(counters, BEGAN's k_t, ...), the global step and the RNG state.
+energy for reverse-KL flows), so a new model is covered without editing this file. Compared
+bit for bit on CPU: every tensor of the state dict (generator, discriminator, EMA, buffers such
+as BatchNorm statistics or ActNorm's initialized flag), the optimizer and scheduler states, the
+model's extra state (counters, BEGAN's k_t, ...), the global step and the RNG state.
 """
 
 from __future__ import annotations
@@ -42,14 +41,20 @@ SCHED = "{_target_:torch.optim.lr_scheduler.StepLR,_partial_:true,step_size:1,ga
 VARIANTS = {
     "gan+ema+schedulers": [
         "model=gan",
-        "model.ema_decay=0.9",
+        "model.sampling.ema_decay=0.9",
         f"model.scheduler_g={SCHED}",
         f"model.scheduler_d={SCHED}",
     ],
     "wgan_gp+step_scheduler": [
         "model=wgan_gp",
-        "+model.scheduler_interval=step",
+        "model.scheduler_interval=step",
         f"model.scheduler_g={SCHED}",
+    ],
+    "gan+cosine_over_the_run": [
+        "model=gan",
+        "model.scheduler_interval=step",
+        "+schedule@model.scheduler_g=cosine",
+        "+schedule@model.scheduler_d=cosine",
     ],
 }
 
