@@ -182,7 +182,7 @@ def test_training_validates_the_raw_generator_and_tests_through_the_sampler(cfg_
     assert model.rejection is not None and model.rejection_data is not None
     x = model.sample(100, generator=torch.Generator().manual_seed(0))
     assert x.shape == (100, 2) and model.rejection.is_fitted_for(2 * model.g_steps + 1)
-    # scripts/sample.py's draw: the sampler picks its own latents, so none are returned
+    # gens-sample's draw: the sampler picks its own latents, so none are returned
     from gens.utils.sampling import draw
 
     xs, ys, zs = draw(model, 50, seed=0)
