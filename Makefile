@@ -37,20 +37,20 @@ format: $(STAMP)  ## apply ruff fixes and formatting
 	$(BIN)/ruff format .
 
 benchmarks: $(STAMP)  ## regenerate docs/benchmarks/*.md (long)
-	$(BIN)/python scripts/benchmark_default.py
-	$(BIN)/python scripts/benchmark.py --breakdown
-	$(BIN)/python scripts/bench_ddp.py
-	$(BIN)/python scripts/benchmark_image_gans.py
-	$(BIN)/python scripts/bench_flows.py
-	$(BIN)/python scripts/bench_flows_ar_vi.py
-	$(BIN)/python scripts/benchmark_metrics.py
-	$(BIN)/python scripts/benchmark_modes.py
-	$(BIN)/python scripts/benchmark_modes.py --epochs 8 --seeds 3 --data grid25 \
+	$(BIN)/python -m benchmarks.default
+	$(BIN)/python -m benchmarks.speed --breakdown
+	$(BIN)/python -m benchmarks.ddp
+	$(BIN)/python -m benchmarks.image_gans
+	$(BIN)/python -m benchmarks.flows
+	$(BIN)/python -m benchmarks.flows_ar_vi
+	$(BIN)/python -m benchmarks.metrics
+	$(BIN)/python -m benchmarks.modes
+	$(BIN)/python -m benchmarks.modes --epochs 8 --seeds 3 --data grid25 \
 		--rows GAN ALI/BiGAN "Minibatch Disc." PacGAN4 --runs-dir logs/benchmark_modes_8epochs \
 		--out docs/benchmarks/modes_8epochs.md \
 		--note "Longer-budget check (not the default benchmark): 8 epochs, 3 seeds, grid25, the four rows that are at or near chance at 1 epoch."
-	$(BIN)/python scripts/benchmark_packed_d.py
-	$(BIN)/python scripts/benchmark_stacked.py
+	$(BIN)/python -m benchmarks.packed_discriminator
+	$(BIN)/python -m benchmarks.stacked
 
 clean:  ## remove logs, caches and build files (keeps .venv)
 	rm -rf logs outputs multirun .pytest_cache .ruff_cache build *.egg-info

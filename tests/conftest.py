@@ -70,6 +70,8 @@ def run_cli(args: list[str], cwd: Path, timeout: int = 600, script: str = "train
     """Run an entry point in a subprocess; returns the CompletedProcess."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "GENS_ROOT": str(cwd), "WANDB_MODE": "offline"}
     env.pop("WANDB_API_KEY", None)
+    # this checkout's gens, also for entry points outside the repository root (scripts/)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     return subprocess.run(
         [sys.executable, str(ROOT / script), *args],
         cwd=cwd,

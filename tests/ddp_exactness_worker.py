@@ -1,9 +1,10 @@
 """Run by tests/test_ddp_strategy.py: one short fit on 2 gloo CPU ranks with PerOptimizerDDP.
 
-``python tests/ddp_exactness_worker.py OUT_DIR {gan,auto}``. Lightning's popen launcher reruns
-this file for rank 1. Each rank builds its model from its own seed (the strategy must broadcast
-rank 0's), records its batches and noise, and saves its initial and final state to
-``OUT_DIR/rank{r}.pt``; the test replays the same steps on unwrapped copies and compares.
+``python -m tests.ddp_exactness_worker OUT_DIR {gan,auto}`` from the repository root.
+Lightning's popen launcher reruns this module for rank 1. Each rank builds its model from its
+own seed (the strategy must broadcast rank 0's), records its batches and noise, and saves its
+initial and final state to ``OUT_DIR/rank{r}.pt``; the test replays the same steps on
+unwrapped copies and compares.
 
 - ``gan``: gens' GAN (manual optimization) with BatchNorm in G and D and an R1 penalty (double
   backward), SGD so each update is the averaged gradient itself.
@@ -18,16 +19,12 @@ import os
 import sys
 from pathlib import Path
 
+import pytorch_lightning as pl
 import torch
 from torch import nn
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import pytorch_lightning as pl  # noqa: E402
-
-from gens.gan import GAN  # noqa: E402
-from gens.gan.regularizers import R1  # noqa: E402
+from gens.gan import GAN
+from gens.gan.regularizers import R1
 
 LR = 0.1
 BATCH = 8

@@ -7,7 +7,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from gens.gan.regularizers import gradient_penalty
+from gens.gan.penalties import gradient_penalty
 from gens.nets import DCGANDiscriminator
 from gens.train import build
 
@@ -87,8 +87,9 @@ def test_bf16_autocast_reaches_the_networks(cfg_factory):
 def test_fp16_grad_scaler_reaches_the_penalty(cfg_factory, monkeypatch):
     """The 16-mixed path of GPUs, on CPU: Lightning's MixedPrecision plugin with a GradScaler;
     WGAN-GP hands the trainer's scaler to the penalty, and training stays finite."""
-    import gens.gan.wgan_gp as wgan_gp_module
     from pytorch_lightning.plugins.precision import MixedPrecision
+
+    import gens.gan.regularizers as regularizers_module
 
     seen = []
 
@@ -96,7 +97,7 @@ def test_fp16_grad_scaler_reaches_the_penalty(cfg_factory, monkeypatch):
         seen.append(scaler)
         return gradient_penalty(*args, scaler=scaler, **kwargs)
 
-    monkeypatch.setattr(wgan_gp_module, "gradient_penalty", spy)
+    monkeypatch.setattr(regularizers_module, "gradient_penalty", spy)
     cfg = cfg_factory(
         [
             "model=wgan_gp",

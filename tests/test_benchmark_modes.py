@@ -1,4 +1,4 @@
-"""scripts/benchmark_modes.py: statistics, and the --quick run end to end (Hydra multiruns)."""
+"""benchmarks.modes: statistics, and the --quick run end to end (Hydra multiruns)."""
 
 from __future__ import annotations
 
@@ -7,24 +7,25 @@ import re
 
 import pytest
 
-from tests.scripts import load_script
-
-
-def _script():
-    return load_script("benchmark_modes")
+from benchmarks import common, modes_rows
+from benchmarks import modes as bm
 
 
 def test_mean_and_standard_error():
-    bm = _script()
-    m, se = bm.mean_se([1.0, 2.0, 6.0])
+    m, se = common.mean_se([1.0, 2.0, 6.0])
     assert m == pytest.approx(3.0)
     assert se == pytest.approx(math.sqrt(((4 + 1 + 9) / 2) / 3))
-    assert bm.fmt(0.9512, 0.0031, pct=True) == "95.1 ± 0.3 %"
-    assert math.isnan(bm.mean_se([2.0])[1])
+    assert common.pm(0.9512, 0.0031, "{:.1f}", 100, " %") == "95.1 ± 0.3 %"
+    assert math.isnan(common.mean_se([2.0])[1])
+    assert common.pm(2.0, float("nan")) == "2.00"
+    assert bm.cells((3, (24.0, 0.5), (0.9512, 0.0031), (0.04, 0.01))) == [
+        "24.0 ± 0.5",
+        "95.1 ± 0.3 %",
+        "0.04 ± 0.01",
+    ]
 
 
 def test_verdict_checks_the_targets():
-    bm = _script()
     s = {
         "GAN": (5, (20.0, 1.0), (0.9, 0.01), (0.5, 0.1)),
         "PacGAN4": (5, (25.0, 0.0), (0.95, 0.01), (0.01, 0.01)),
@@ -40,29 +41,29 @@ def test_budget_overrides_follow_each_rows_setup():
     """Cosine decay over exactly the run's generator steps (batches // n_critic; PacGAN's
     batches are 100 packs, so m epochs keep the step count), the per-row learning rates, and
     the own list (no cosine-per-step override) for the rows at their own budget."""
-    bm = _script()
     args = type("Args", (), {"quick": False, "epochs": 2, "lr": 1e-3, "schedule": "cosine"})
 
     def get(row, key):
-        return [o.split("=", 1)[1] for o in bm.budget_overrides(row, args) if o.startswith(key)]
+        overrides = modes_rows.budget_overrides(row, args)
+        return [o.split("=", 1)[1] for o in overrides if o.startswith(key)]
 
     assert "T_max:2000}" in get("GAN", "model.scheduler_g")[0]
     # PacGAN3: batches of 300 (100 packs of 3), 333 per epoch, 2 x 3 epochs
     assert "T_max:1998}" in get("PacGAN3", "model.scheduler_d")[0]
     assert get("PacGAN3", "trainer.max_epochs") == ["6"]
     assert get("PacGAN4", "trainer.max_epochs") == ["8"]
-    assert bm.row_setting("PacGAN4", "model.discriminator.pack", 1) == 4
-    assert bm.row_setting("GAN", "model.discriminator.maxout", 1) == 5  # nested config key
+    assert modes_rows.row_setting("PacGAN4", "model.discriminator.pack", 1) == 4
+    assert modes_rows.row_setting("GAN", "model.discriminator.maxout", 1) == 5  # nested config key
     assert "T_max:400}" in get("WGAN-GP", "model.scheduler_g")[0]  # n_critic = 5
-    assert bm.row_setting("WGAN-GP", "model.n_critic", 1) == 5  # read from wgan_gp.yaml
-    assert bm.row_setting("PacGAN3", "data.batch_size", 100) == 300
+    assert modes_rows.row_setting("WGAN-GP", "model.n_critic", 1) == 5  # read from wgan_gp.yaml
+    assert modes_rows.row_setting("PacGAN3", "data.batch_size", 100) == 300
     assert get("Unrolled GAN", "model.optimizer_g.lr") == ["0.001"]
     assert get("Unrolled GAN", "model.optimizer_d.lr") == ["0.0001"]
     assert get("GAN", "model.optimizer_d.lr") == ["0.001"]
     assert get("WGAN-GP", "model.optimizer_d.lr") == []  # its paper's own
     assert get("GAN", "trainer.max_epochs") == ["2"]
     assert get("Minibatch Disc.", "trainer.max_epochs") == ["2"]  # its D packs nothing
-    own = bm.budget_overrides("gens gan_r1", args)
+    own = modes_rows.budget_overrides("gens gan_r1", args)
     assert "trainer.max_epochs=7" in own and "model.scheduler_g.T_max=7" in own
     assert not any(o.startswith("+model.scheduler_interval") for o in own)
     args.schedule = "constant"
@@ -84,7 +85,6 @@ def _check_table(text: str, rows: list[str], seeds: int):
 
 
 def test_quick_benchmark_writes_the_table(tmp_path):
-    bm = _script()
     out = tmp_path / "modes.md"
     rows = ["GAN", "PacGAN2", "gens gan_r1"]
     bm.main(["--quick", "--rows", *rows, "--out", str(out), "--runs-dir", str(tmp_path / "r")])
@@ -118,7 +118,6 @@ def test_quick_benchmark_writes_the_table(tmp_path):
 
 
 def test_reuse_without_stored_times_says_so(tmp_path):
-    bm = _script()
     assert bm.read_timing(tmp_path / "timing.json") == ({}, None)
     bm.write_timing(tmp_path / "timing.json", {("PacGAN2", "grid25"): 12.5}, 99.0)
     assert bm.read_timing(tmp_path / "timing.json") == ({("PacGAN2", "grid25"): 12.5}, 99.0)
@@ -127,7 +126,6 @@ def test_reuse_without_stored_times_says_so(tmp_path):
 def test_uniform_noise_reference_is_the_area_ratio():
     """Uniform points on the box of the high-quality disks are high quality with probability
     (total disk area) / (box area); every disk lies inside the box, none overlap."""
-    bm = _script()
     for data, k, std, side in (("grid25", 25, 0.05, 8.0 + 0.3), ("ring8", 8, 0.01, 2.0 + 0.06)):
         n, modes, hq, rkl = bm.chance(data, n_seeds=20)
         expected = k * math.pi * (3 * std) ** 2 / side**2
@@ -137,7 +135,6 @@ def test_uniform_noise_reference_is_the_area_ratio():
 
 
 def test_verdict_names_rows_at_chance_level():
-    bm = _script()
     s = {
         "GAN": (5, (17.0, 1.0), (0.06, 0.005), (0.7, 0.1)),
         "PacGAN4": (5, (14.0, 1.0), (0.025, 0.002), (0.8, 0.1)),
@@ -149,20 +146,17 @@ def test_verdict_names_rows_at_chance_level():
 
 @pytest.mark.slow
 def test_quick_benchmark_all_rows(tmp_path):
-    bm = _script()
     out = tmp_path / "modes.md"
     bm.main(["--quick", "--out", str(out), "--runs-dir", str(tmp_path / "r")])
-    _check_table(out.read_text(), bm.available_rows(), seeds=2)
+    _check_table(out.read_text(), modes_rows.available_rows(), seeds=2)
 
 
 def test_unknown_row_is_an_error(tmp_path):
-    bm = _script()
     with pytest.raises(SystemExit):
         bm.main(["--quick", "--rows", "NoSuchGAN", "--out", str(tmp_path / "x.md")])
 
 
 def test_first_seed_shifts_the_seeds(tmp_path):
-    bm = _script()
     args = type("Args", (), {"first_seed": 10, "seeds": 3})
     assert list(bm.seeds(args)) == [10, 11, 12]
     assert bm.seed_range(args) == "seeds 10-12"

@@ -90,9 +90,7 @@ def test_model_builds_on_exactly_its_compatible_data(cfg_factory, model, data):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "model,data", [(m, d) for m in MODELS for d in sorted(COMPATIBLE[m])]
-)
+@pytest.mark.parametrize("model,data", [(m, d) for m in MODELS for d in sorted(COMPATIBLE[m])])
 def test_every_compatible_pair_trains(cfg_factory, model, data):
     cfg = cfg_factory(_overrides(model, data))
     metrics = train(cfg)

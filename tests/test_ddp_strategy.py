@@ -24,12 +24,10 @@ from tests.test_ddp import DCGAN_SMALL, QUICK
 
 PER_OPT = ["trainer=ddp_sim_per_optimizer" if a == "trainer=ddp_sim" else a for a in QUICK]
 
-WORKER = ROOT / "tests" / "ddp_exactness_worker.py"
-
 
 def _run_worker(mode: str, out: Path) -> list[dict]:
     r = subprocess.run(
-        [sys.executable, str(WORKER), str(out), mode],
+        [sys.executable, "-m", "tests.ddp_exactness_worker", str(out), mode],
         cwd=ROOT,
         capture_output=True,
         text=True,

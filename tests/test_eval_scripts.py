@@ -1,5 +1,5 @@
-"""scripts/sample.py, evaluate.py, interpolate.py and train_classifier.py end to end, in
-subprocesses, on a DCGAN checkpoint trained for a few steps."""
+"""The user tools (gens-sample, gens-evaluate, gens-interpolate, gens-train-classifier) end to
+end, in subprocesses through ``scripts/``, on a DCGAN checkpoint trained for a few steps."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from gens.utils.cli import gens_errors
+from gens.cli import sample
+from gens.cli.common import gens_errors
+from gens.metrics.features import ASSETS, file_digest
 from gens.utils.errors import ConfigError, DataError
 from gens.utils.sample_files import load_samples
 from tests.conftest import compose_cfg, run_cli
-from tests.scripts import load_script
 
 SMALL_DCGAN = [
     "model=dcgan",
@@ -24,9 +25,11 @@ SMALL_DCGAN = [
     "model.discriminator.width=8",
     "model.latent_dim=16",
     "callbacks.image_metrics.n=100",
+    "callbacks.image_metrics.n_test=100",
     "callbacks.image_metrics.n_real=200",
 ]
-FAST_METRICS = ["callbacks.image_metrics.n=100", "callbacks.image_metrics.n_real=200"]
+# what the test stage of evaluate draws, as in training
+FAST_METRICS = ["callbacks.image_metrics.n_test=100", "callbacks.image_metrics.n_real=200"]
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +127,41 @@ def test_interpolate_script(ckpt, tmp_path):
         assert (tmp_path / name).stat().st_size > 0
 
 
-def test_train_classifier_script(tmp_path):
+def test_interpolate_help_examples_work(ckpt, tmp_path):
+    """The commands ``--help`` shows, run as shown (with a checkpoint and its samples)."""
+    proc = _ok(run_cli(["--help"], tmp_path, script="scripts/interpolate.py"))
+    examples = [ln.split()[1:] for ln in proc.stdout.splitlines() if ln.startswith("  gens-")]
+    assert len(examples) == 3 and any("+arithmetic.a=[1,4]" in e for e in examples)
+    _ok(
+        run_cli(
+            [f"ckpt_path={ckpt}", "n=10", "out=samples.npz"], tmp_path, script="scripts/sample.py"
+        )
+    )
+    for i, example in enumerate(examples):
+        args = [a.replace("<ckpt>", str(ckpt)) for a in example] + [f"out=ex{i}.png"]
+        _ok(run_cli(args, tmp_path, script="scripts/interpolate.py"))
+    assert (tmp_path / "ex2_arithmetic.png").is_file()
+
+
+def test_train_classifier_writes_to_its_run_directory(tmp_path):
+    """Not to the shipped asset: that changes only with publish=true (checked, not run)."""
+    shipped = file_digest(ASSETS / "digits_classifier.pt")
+    proc = _ok(
+        run_cli(
+            ["epochs=1", "width=8", "feature_dim=16"],
+            tmp_path,
+            script="scripts/train_classifier.py",
+        )
+    )
+    (weights,) = (tmp_path / "logs" / "train_classifier" / "runs").glob("*/digits_classifier.pt")
+    assert f"wrote {weights}" in proc.stdout and "publish=true" in proc.stdout
+    assert (weights.parent / ".hydra" / "config.yaml").is_file()
+    report = json.loads(weights.with_suffix(".json").read_text())
+    assert report["data"] == "digits" and 0 <= report["test_acc"] <= 1
+    assert file_digest(ASSETS / "digits_classifier.pt") == shipped
+    from gens.metrics.features import ClassifierExtractor
+
+    assert ClassifierExtractor(weights_path=weights).num_features == 16
     out = tmp_path / "clf.pt"
     _ok(
         run_cli(
@@ -133,27 +170,22 @@ def test_train_classifier_script(tmp_path):
             script="scripts/train_classifier.py",
         )
     )
-    report = json.loads(out.with_suffix(".json").read_text())
-    assert report["data"] == "digits" and 0 <= report["test_acc"] <= 1
-    from gens.metrics.features import ClassifierExtractor
+    assert out.is_file() and out.with_suffix(".json").is_file()
+    from gens.cli.train_classifier import destination
 
-    assert ClassifierExtractor(weights_path=out).num_features == 16
-
-
-def test_scripts_have_help(tmp_path):
-    for script in ("sample", "evaluate", "interpolate", "train_classifier"):
-        proc = _ok(run_cli(["--help"], tmp_path, script=f"scripts/{script}.py"))
-        assert "python scripts/" in proc.stdout
-
-
-def _script(name: str):
-    return load_script(name)
+    cfg = OmegaConf.create(
+        {"out": None, "publish": True, "paths": {"data_dir": "d", "output_dir": "r"}}
+    )
+    assert destination(cfg, "digits") == ASSETS / "digits_classifier.pt"
+    assert destination(cfg, "mnist") == Path("d/classifiers/mnist_classifier.pt")
+    assert destination(OmegaConf.merge(cfg, {"publish": False}), "digits") == Path(
+        "r/digits_classifier.pt"
+    )
 
 
 def test_script_errors_are_one_line(ckpt, tmp_path, capsys):
     """Unsupported options, corrupt or foreign checkpoints, missing samples: exit 2 and a
     ``gens: error:`` line (in-process, to spare subprocess start-ups)."""
-    sample = _script("sample")
     cfg = OmegaConf.create(
         {
             "ckpt_path": str(ckpt),

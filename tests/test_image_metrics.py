@@ -184,7 +184,7 @@ def test_extractor_choice_and_bad_files(tmp_path):
     bad.write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="cannot read classifier weights"):
         ClassifierExtractor(weights_path=bad)
-    with pytest.raises(ConfigError, match="train_classifier"):
+    with pytest.raises(ConfigError, match="gens-train-classifier"):
         ClassifierExtractor(weights_path=tmp_path / "missing.pt")
 
 

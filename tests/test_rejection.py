@@ -208,7 +208,7 @@ def test_training_validates_the_raw_generator_and_tests_through_the_sampler(cfg_
     assert not fit_sampler(model)  # and only once
     x = model.sample(100, generator=torch.Generator().manual_seed(0))
     assert x.shape == (100, 2)
-    # scripts/sample.py's draw: the sampler picks its own latents, so none are returned
+    # gens-sample's draw: the sampler picks its own latents, so none are returned
     xs, ys, zs = draw(model, 50, seed=0)
     assert xs.shape == (50, 2) and ys is None and zs is None
     torch.testing.assert_close(xs, draw(model, 50, seed=0)[0])

@@ -1,6 +1,6 @@
 """Our RealNVP against zuko's coupling flow with the same weights: the same log-density.
 
-The benchmark (scripts/bench_flows.py, section zuko) compares the two libraries trained from
+The benchmark (benchmarks.flows, section zuko) compares the two libraries trained from
 their own initializations; this test pins down that the difference it measures is training
 noise, not a difference in what the two flows compute. Our coupling uses zuko's scale
 parameterization here (``log s = a / (1 + |a / log 1e-3|)``) by swapping ``_params``.

@@ -128,4 +128,3 @@ class EnergyFlow(FlowModule):
 
     def test_step(self, batch, batch_idx):
         self._eval_step(batch, "test", 4321)
-

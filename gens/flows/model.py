@@ -175,4 +175,3 @@ class FlowModel(FlowModule):
 
     def test_step(self, batch, batch_idx):
         self._eval_step(batch, "test")
-

@@ -147,4 +147,3 @@ class FlowVAE(FlowModule):
 
     def test_step(self, batch, batch_idx):
         self._eval(batch, "test", self.iw_samples)
-

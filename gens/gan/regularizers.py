@@ -91,7 +91,9 @@ class GradientPenalty(Regularizer):
         self.center = float(center)
 
     def penalty(self, gan, judged, scaler=None):
-        return gradient_penalty(gan.discriminator, judged.real, judged.fake, self.center, scaler)
+        return gradient_penalty(
+            gan.discriminator, judged.real, judged.fake, self.center, scaler=scaler
+        )
 
 
 class Drift(Regularizer):

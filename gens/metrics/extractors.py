@@ -2,7 +2,7 @@
 
 - ``digits``: the classifier shipped in ``gens/assets/digits_classifier.pt``;
 - ``inception``: the standard InceptionV3 (``inception_weights=`` or the torch hub cache);
-- a path to a ``.pt`` written by ``scripts/train_classifier.py`` (e.g. an MNIST classifier);
+- a path to a ``.pt`` written by ``gens-train-classifier`` (e.g. an MNIST classifier);
 - ``auto``: a classifier for the data set if one exists (``gens/assets/<set>_classifier.pt`` or
   ``<classifier_dir>/<set>_classifier.pt``), else InceptionV3 if its weights are on disk, else
   nothing (the metrics are skipped with a warning that says how to enable them);
@@ -64,7 +64,7 @@ def choose_extractor(
             return ExtractorChoice("inception", "inception", path), ""
         return None, (
             f"no feature extractor for data set '{data_key}': no {data_key}_classifier.pt "
-            f"(train one with `python scripts/train_classifier.py data={data_key}`) and no "
+            f"(train one with `gens-train-classifier data={data_key} publish=true`) and no "
             f"InceptionV3 weights at {path}; FID/IS/KID are skipped (set "
             "callbacks.image_metrics.extractor=inception to require them)"
         )
@@ -72,7 +72,7 @@ def choose_extractor(
         return ExtractorChoice("classifier", Path(spec).stem, Path(spec)), ""
     raise ConfigError(
         f"unknown feature extractor '{spec}'; use auto, digits, inception, none or a path to a "
-        "classifier .pt written by scripts/train_classifier.py"
+        "classifier .pt written by gens-train-classifier"
     )
 
 

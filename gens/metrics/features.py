@@ -9,7 +9,7 @@ torchmetrics' ``FrechetInceptionDistance(feature=...)`` and friends take.
 Inputs are NCHW images, float in [-1, 1] (gens' data space) or uint8 in [0, 255] (what
 torch-fidelity's data sets yield).
 
-``ClassifierExtractor`` wraps a ``ConvClassifier`` trained by ``scripts/train_classifier.py``;
+``ClassifierExtractor`` wraps a ``ConvClassifier`` trained by ``gens-train-classifier``;
 the digits one ships in ``gens/assets/``.
 """
 
@@ -128,7 +128,7 @@ class FeatureHead(nn.Module):
 
 
 class ClassifierExtractor(FeatureExtractor):
-    """Features of a ``ConvClassifier`` saved by ``scripts/train_classifier.py``.
+    """Features of a ``ConvClassifier`` saved by ``gens-train-classifier``.
 
     The file holds ``{"config": {...ConvClassifier args}, "state_dict": {...}}`` and is read
     with ``weights_only=True``. Images with 3 channels are averaged to gray for a 1-channel
@@ -143,7 +143,7 @@ class ClassifierExtractor(FeatureExtractor):
         if not path.is_file():
             raise ConfigError(
                 f"classifier weights not found: {path}; train them with "
-                "`python scripts/train_classifier.py data=<set> out=<file>`"
+                "`gens-train-classifier data=<set> out=<file>`"
             )
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
@@ -153,7 +153,7 @@ class ClassifierExtractor(FeatureExtractor):
             raise CheckpointError(
                 f"cannot read classifier weights {path}: {type(e).__name__}: "
                 f"{str(e).splitlines()[0] if str(e) else ''} (corrupt or not written by "
-                "scripts/train_classifier.py)"
+                "gens-train-classifier)"
             ) from e
         self.path = path
         self.num_features = self.net.feature_dim

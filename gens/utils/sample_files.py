@@ -1,5 +1,5 @@
 """Reading samples written by any generator: a ``.npz`` (``x`` float NCHW in [-1, 1] as
-``scripts/sample.py`` writes, or uint8 images NHWC/NCHW, e.g. ``arr_0``) or a folder of image
+``gens-sample`` writes, or uint8 images NHWC/NCHW, e.g. ``arr_0``) or a folder of image
 files (PNG, JPEG, ...)."""
 
 from __future__ import annotations

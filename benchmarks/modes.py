@@ -11,195 +11,44 @@ much. Every row is one Hydra multirun per data set over the seeds
 each on one thread. The table gives mean +- standard error over seeds, with the published rows
 beside ours.
 
-    python scripts/benchmark_modes.py                 # default budget -> docs/benchmarks/modes.md
-    python scripts/benchmark_modes.py --quick --out /tmp/modes.md   # CI-sized smoke run
+    python -m benchmarks.modes            # default budget -> docs/benchmarks/modes.md
+    python -m benchmarks.modes --quick    # CI-sized smoke run -> logs/benchmarks/modes.md
+
+The rows and their budgets are in ``benchmarks.modes_rows``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import os
-import shlex
 import shutil
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks import common
+from benchmarks.common import PACGAN4, ROOT
+from benchmarks.modes_rows import (
+    COMMON,
+    COST,
+    DATA,
+    EPOCHS,
+    PUBLISHED,
+    QUICK_BATCHES,
+    ROW_LR,
+    ROWS,
+    SEEDS,
+    available_rows,
+    budget_overrides,
+)
+from gens.data.toy import toy_modes
+from gens.metrics.modes import mode_metrics
 
-from gens.data.toy import toy_modes  # noqa: E402
-from gens.metrics.modes import mode_metrics  # noqa: E402
-
-DATA = ("ring8", "grid25")
-
-# name -> overrides. Rows follow the PacGAN paper's Table 1 (ALI/BiGAN when its config exists).
-ROWS: dict[str, list[str]] = {
-    "GAN": ["model=gan"],
-    "ALI/BiGAN": ["model=bigan"],
-    "Unrolled GAN": ["model=unrolled_gan"],
-    "VEEGAN": ["model=veegan"],
-    "Minibatch Disc.": ["model=minibatch_disc"],
-    # The PacGAN paper's batch of 100 is 100 packs: its reference code draws m x 100 real and
-    # m x 100 generated points per step. So data.batch_size = 100 m, and the run trains m
-    # epochs of the 100,000 points (see row_epochs): 1,000 D steps per epoch of budget, as for
-    # every other row.
-    "PacGAN2": ["model=pacgan", "model.discriminator.pack=2", "data.batch_size=200"],
-    "PacGAN3": ["model=pacgan", "model.discriminator.pack=3", "data.batch_size=300"],
-    "PacGAN4": ["model=pacgan", "model.discriminator.pack=4", "data.batch_size=400"],
-    "WGAN-GP": ["model=wgan_gp"],
-    # the embedded default's recipe (GAN + lazy R1 + EMA with standing statistics +
-    # discriminator rejection sampling), trained at a budget of its own: see OWN_BUDGET
-    "gens gan_r1": ["model=gan_r1"],
-}
-# Rows trained at a budget of their own instead of --epochs/--lr/--schedule. gan_r1: half the
-# 14 epochs of `python train.py` at twice its lr (6e-4), cosine decay over the 7 epochs; on
-# grid25 seeds 0-1 this matched the 14-epoch recipe (25 modes, reverse KL 0.014 and 0.010,
-# against 0.020 and 0.017) in 2.6 min a run instead of 4.8, which keeps the benchmark within
-# its 60 minutes. At the recipe's own lr, 7 epochs lost modes (25 and 23).
-OWN_BUDGET = {
-    "gens gan_r1": [
-        "trainer.max_epochs=7",
-        "model.scheduler_g.T_max=7",
-        "model.scheduler_d.T_max=7",
-        "model.optimizer_g.lr=6e-4",
-        "model.optimizer_d.lr=6e-4",
-    ]
-}
-# What --quick uses for a row of OWN_BUDGET instead, on top of the CI-sized limits.
-QUICK = {
-    "gens gan_r1": [
-        "trainer.max_epochs=1",
-        "model.rejection.steps=20",
-        "model.rejection.burn_in=500",
-    ]
-}
-# Relative cost per run on one core, used to schedule the longest multiruns first: a row's
-# minutes per data set in docs/benchmarks/modes.md over GAN's (2.85). "gens gan_r1" trains
-# 7 epochs; PacGAN draws m x 100 points per step.
-COST = {
-    "Unrolled GAN": 6.5,
-    "gens gan_r1": 4.5,
-    "Minibatch Disc.": 1.7,
-    "PacGAN4": 1.4,
-    "PacGAN3": 1.3,
-    "PacGAN2": 1.1,
-    "ALI/BiGAN": 1.1,
-    "VEEGAN": 1.05,
-}
-# Rows whose paper (or its reference code) sets G's and D's learning rates apart; every other
-# row takes --lr for both. Unrolled GAN: Metz et al.'s reference code, Adam 1e-3 for G and 1e-4
-# for D (the D it unrolls must not run away from G).
-ROW_LR: dict[str, tuple[float, float]] = {"Unrolled GAN": (1e-3, 1e-4)}
-
-# Published numbers (mean +- s.e. where the paper gives them): PacGAN paper (Lin et al. 2018)
-# Table 1, and the VEEGAN paper (Srivastava et al. 2017) for unrolled GAN and VEEGAN on the grid.
-PUBLISHED = {
-    "grid25": [
-        ("GAN (PacGAN paper)", "17.3 ± 0.8", "94.8 ± 0.7 %", "0.70 ± 0.07"),
-        ("PacGAN2 (PacGAN paper)", "23.8 ± 0.7", "91.3 ± 0.8 %", "0.13 ± 0.04"),
-        ("PacGAN4 (PacGAN paper)", "24.8 ± 0.2", "93.6 ± 0.6 %", "0.04 ± 0.01"),
-        ("Unrolled GAN (VEEGAN paper)", "23.6", "16 %", "–"),
-        ("VEEGAN (VEEGAN paper)", "24.6", "40 %", "–"),
-    ],
-    "ring8": [
-        ("GAN (PacGAN paper)", "6.3 ± 0.5", "98.2 ± 0.2 %", "0.45 ± 0.09"),
-        ("PacGAN4 (PacGAN paper)", "7.8 ± 0.1", "95.9 ± 1.4 %", "0.07 ± 0.02"),
-    ],
-}
-PACGAN4 = {"grid25": (24.8, 0.936, 0.04), "ring8": (7.8, 0.959, 0.07)}
-
-# The default budget: EPOCHS passes over the 100,000 points (1,000 batches of 100 per epoch)
-# at Adam lr 1e-3 (the papers' 1e-4 needs hundreds of epochs), 5 seeds, 2 jobs. Measured at
-# this budget on 2 free cores: see the wall time in docs/benchmarks/modes.md.
-EPOCHS = 1
-SEEDS = 5
-N_TRAIN = 100_000
-QUICK_BATCHES = 5  # --quick: +trainer.limit_train_batches
-COMMON = [
-    "logger=csv",
-    "callbacks.rich_progress_bar=null",
-    "callbacks.sample_plot=null",
-    "+trainer.enable_progress_bar=false",
-]
-
-
-def budget_overrides(row: str, args) -> list[str]:
-    if row in OWN_BUDGET:
-        return QUICK.get(row, []) if args.quick else OWN_BUDGET[row]
-    return [
-        f"trainer.max_epochs={row_epochs(row, args)}",
-        *lr_overrides(row, args.lr),
-        *schedule_overrides(row, args),
-    ]
-
-
-def row_setting(row: str, key: str, default):
-    """A row's value of ``key``: its own override, else its model config's, else ``default``."""
-    for o in ROWS[row]:
-        if o.startswith(f"{key}="):
-            return yaml.safe_load(o.split("=", 1)[1])
-    model = ROWS[row][0].split("=", 1)[1]
-    cfg = yaml.safe_load((ROOT / "configs" / "model" / f"{model}.yaml").read_text())
-    if not key.startswith("model."):
-        return default
-    for part in key.removeprefix("model.").split("."):
-        if not isinstance(cfg, dict) or part not in cfg:
-            return default
-        cfg = cfg[part]
-    return cfg
-
-
-def row_epochs(row: str, args) -> int:
-    """Epochs of a run: --epochs times the row's pack (1 unless D packs its inputs), since a
-    packed row's batch is 100 packs of m points."""
-    return args.epochs * int(row_setting(row, "model.discriminator.pack", 1))
-
-
-def generator_steps(row: str, args) -> int:
-    """G steps of a run: batches per epoch (drop_last) x epochs / n_critic."""
-    batch = int(row_setting(row, "data.batch_size", 100))
-    batches = QUICK_BATCHES if args.quick else N_TRAIN // batch
-    epochs = row_epochs(row, args)
-    return max(1, batches * epochs // int(row_setting(row, "model.n_critic", 1)))
-
-
-def schedule_overrides(row: str, args) -> list[str]:
-    """Cosine decay of both learning rates to 0 over the run, stepped after every G step."""
-    if args.schedule == "constant":
-        return []
-    sched = (
-        "{_target_:torch.optim.lr_scheduler.CosineAnnealingLR,_partial_:true,"
-        f"T_max:{generator_steps(row, args)}}}"
-    )
-    return [
-        "+model.scheduler_interval=step",
-        f"model.scheduler_g={sched}",
-        f"model.scheduler_d={sched}",
-    ]
-
-
-def lr_overrides(row: str, lr: float) -> list[str]:
-    if row == "WGAN-GP":
-        return []  # its own paper's Adam(1e-4, betas (0, 0.9)) with n_critic = 5
-    lr_g, lr_d = ROW_LR.get(row, (lr, lr))
-    return [f"model.optimizer_g.lr={lr_g}", f"model.optimizer_d.lr={lr_d}"]
-
-
-def available_rows() -> list[str]:
-    rows = []
-    for name, ov in ROWS.items():
-        model = ov[0].split("=", 1)[1]
-        if (ROOT / "configs" / "model" / f"{model}.yaml").is_file():
-            rows.append(name)
-    return rows
+PAGE = "modes.md"
 
 
 def sweep_name(row: str) -> str:
@@ -211,9 +60,7 @@ def multirun(row: str, data: str, args, runs_dir: Path) -> tuple[str, str, float
     exit code)."""
     sweep = runs_dir / sweep_name(row) / data
     shutil.rmtree(sweep, ignore_errors=True)  # no stale jobs from an earlier run
-    cmd = [
-        sys.executable,
-        str(ROOT / "train.py"),
+    cmd = common.train_command(
         "-m",
         *ROWS[row],
         f"data={data}",
@@ -223,10 +70,10 @@ def multirun(row: str, data: str, args, runs_dir: Path) -> tuple[str, str, float
         *args.extra,
         "task_name=benchmark_modes",
         f"hydra.sweep.dir={sweep}",
-    ]
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"}
     env.setdefault("GENS_ROOT", str(runs_dir))
-    t0 = time.time()
+    clock = common.Clock()
     sweep.mkdir(parents=True, exist_ok=True)
     with open(sweep / "multirun.log", "w") as log:
         log.write(" ".join(cmd) + "\n")
@@ -235,7 +82,7 @@ def multirun(row: str, data: str, args, runs_dir: Path) -> tuple[str, str, float
     if proc.returncode != 0:
         tail = (sweep / "multirun.log").read_text()[-2000:]
         print(f"[{row} {data}] failed (exit {proc.returncode}):\n{tail}", file=sys.stderr)
-    return row, data, time.time() - t0, proc.returncode
+    return row, data, clock.lap()[0], proc.returncode
 
 
 def seeds(args) -> range:
@@ -259,20 +106,11 @@ def collect(runs_dir: Path) -> dict[tuple[str, str], list[dict]]:
     return out
 
 
-def mean_se(values: list[float]) -> tuple[float, float]:
-    n = len(values)
-    m = sum(values) / n
-    if n < 2:
-        return m, float("nan")
-    var = sum((v - m) ** 2 for v in values) / (n - 1)
-    return m, math.sqrt(var / n)
-
-
 def summarize(results: dict[str, list[dict]]) -> dict[str, tuple]:
     """row -> (n, (modes m, se), (hq m, se), (rkl m, se))."""
     table = {}
     for row, runs in results.items():
-        cols = [mean_se([r[f"test/{k}"] for r in runs]) for k in ("modes", "hq", "rkl")]
+        cols = [common.mean_se([r[f"test/{k}"] for r in runs]) for k in ("modes", "hq", "rkl")]
         table[row] = (len(runs), *cols)
     return table
 
@@ -296,21 +134,21 @@ def chance(data: str, n_seeds: int, n: int = 2500) -> tuple:
     return summarize({CHANCE: runs})[CHANCE]
 
 
-def fmt(m: float, se: float, pct: bool = False, digits: int = 2) -> str:
-    scale, unit = (100.0, " %") if pct else (1.0, "")
-    d = 1 if pct else digits
-    if math.isnan(se):
-        return f"{m * scale:.{d}f}{unit}"
-    return f"{m * scale:.{d}f} ± {se * scale:.{d}f}{unit}"
+def cells(entry: tuple) -> list[str]:
+    """Modes, high quality and reverse KL of a ``summarize`` entry: mean ± standard error."""
+    _, modes, hq, rkl = entry
+    return [
+        common.pm(*modes, "{:.1f}"),
+        common.pm(*hq, "{:.1f}", 100, " %"),
+        common.pm(*rkl),
+    ]
 
 
 def render(summary: dict[str, dict], rows: list[str], args, timing: dict, wall: float) -> str:
     lines = [
         "# Mode collapse on the 2-D mixtures (PacGAN Table 1 layout)",
         "",
-        "Regenerate: `python scripts/benchmark_modes.py "
-        + shlex.join(a for a in args.argv if a != "--reuse")
-        + "`",
+        common.regenerate("benchmarks.modes", args.argv, drop=["--reuse"]),
         "",
         *([f"> {args.note}", ""] if args.note else []),
         f"- Budget of this run: {args.epochs} epoch(s) of the 100,000-point training set "
@@ -339,6 +177,7 @@ def render(summary: dict[str, dict], rows: list[str], args, timing: dict, wall: 
             else f"Wall time {wall / 60:.1f} min ({'within' if wall <= 3600 else 'over'} the "
             f"60-minute target) with {args.jobs} parallel multirun(s), one thread each."
         ),
+        f"- {common.machine()}",
         "- Networks: the PacGAN 2-D set-up for every GAN row (G 4x400 ReLU+BN, D 3x200 maxout "
         "with 5 pieces, latent dim 2); WGAN-GP uses configs/model/wgan_gp.yaml (3x512 ReLU).",
         "",
@@ -353,33 +192,29 @@ def render(summary: dict[str, dict], rows: list[str], args, timing: dict, wall: 
         ]
     for data in args.data:
         k = 8 if data == "ring8" else 25
+        s = summary.get(data, {})
+        ours = []
+        for row in rows:
+            if row not in s:
+                ours.append([row, "–", "–", "–", 0, "–"])
+                continue
+            secs = timing.get((row, data))
+            minutes = "–" if secs is None else f"{secs / 60 / args.seeds:.1f}"
+            ours.append([row, *cells(s[row]), s[row][0], minutes])
+        noise = chance(data, args.seeds)
+        ours.append([CHANCE, *cells(noise), noise[0], "–"])
         lines += [
             f"## {data} ({k} modes)",
             "",
-            "| ours | modes | high quality | reverse KL | seeds | min/run |",
-            "|---|---|---|---|---|---|",
+            *common.table(
+                ["ours", "modes", "high quality", "reverse KL", "seeds", "min/run"], ours
+            ),
+            "",
+            *common.table(["published", "modes", "high quality", "reverse KL"], PUBLISHED[data]),
+            "",
+            *verdict(s, data, noise),
+            "",
         ]
-        s = summary.get(data, {})
-        for row in rows:
-            if row not in s:
-                lines.append(f"| {row} | – | – | – | 0 | – |")
-                continue
-            n, modes, hq, rkl = s[row]
-            secs = timing.get((row, data))
-            minutes = "–" if secs is None else f"{secs / 60 / args.seeds:.1f}"
-            lines.append(
-                f"| {row} | {fmt(*modes, digits=1)} | {fmt(*hq, pct=True)} | {fmt(*rkl)} "
-                f"| {n} | {minutes} |"
-            )
-        noise = chance(data, args.seeds)
-        n, modes, hq, rkl = noise
-        lines.append(
-            f"| {CHANCE} | {fmt(*modes, digits=1)} | {fmt(*hq, pct=True)} | {fmt(*rkl)} "
-            f"| {n} | – |"
-        )
-        lines += ["", "| published | modes | high quality | reverse KL |", "|---|---|---|---|"]
-        lines += [f"| {r} | {m} | {h} | {kl} |" for r, m, h, kl in PUBLISHED[data]]
-        lines += ["", *verdict(s, data, noise), ""]
     return "\n".join(lines)
 
 
@@ -397,7 +232,7 @@ def verdict(s: dict, data: str, noise: tuple | None = None) -> list[str]:
         f"- Remedies with more modes than our GAN ({gan_modes:.1f}): "
         f"{len(beat)}/{len(remedies)} ({', '.join(beat) or 'none'})."
     )
-    pm, ph, pk = PACGAN4[data]
+    (pm, _), (ph, _), (pk, _) = PACGAN4[data]
     best = [r for r in s if s[r][1][0] > pm and s[r][2][0] > ph and s[r][3][0] < pk]
     out.append(
         f"- Rows beating the published PacGAN4 ({pm} modes, {ph * 100:.1f} %, {pk}) on all "
@@ -405,7 +240,7 @@ def verdict(s: dict, data: str, noise: tuple | None = None) -> list[str]:
     )
     if noise is not None:
         chance_modes, chance_hq = noise[1][0], noise[2][0]
-        level = [r for r in s if s[r][2][0] - 2 * _se(s[r][2]) <= chance_hq]
+        level = [r for r in s if s[r][2][0] - 2 * common.se0(s[r][2][1]) <= chance_hq]
         out.append(
             f"- Rows whose high-quality fraction is not above uniform noise's "
             f"({chance_hq * 100:.1f} %, which captures {chance_modes:.1f} modes) by two of their "
@@ -413,10 +248,6 @@ def verdict(s: dict, data: str, noise: tuple | None = None) -> list[str]:
             f"generator: {', '.join(level) or 'none'}."
         )
     return out
-
-
-def _se(col: tuple[float, float]) -> float:
-    return 0.0 if math.isnan(col[1]) else col[1]
 
 
 def write_timing(path: Path, timing: dict[tuple[str, str], float], wall: float) -> None:
@@ -440,8 +271,7 @@ def read_timing(path: Path) -> tuple[dict[tuple[str, str], float], float | None]
 
 
 def main(argv: list[str] | None = None) -> Path:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = common.parser(__doc__, PAGE)
     p.add_argument("--quick", action="store_true", help="CI-sized smoke run (seconds)")
     p.add_argument("--epochs", type=int, default=EPOCHS)
     p.add_argument("--seeds", type=int, default=SEEDS)
@@ -462,12 +292,10 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--rows", nargs="*", default=None, help="subset of rows, by name")
     p.add_argument("--data", nargs="*", default=list(DATA), choices=DATA)
     p.add_argument("--runs-dir", type=Path, default=ROOT / "logs" / "benchmark_modes")
-    p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "modes.md")
     p.add_argument("--reuse", action="store_true", help="only re-render from --runs-dir")
     p.add_argument("--note", default="", help="a note printed at the top of the page")
     p.add_argument("extra", nargs="*", help="Hydra overrides added to every run")
-    args = p.parse_args(argv)
-    args.argv = argv
+    args = common.parse(p, argv, neutral=("jobs", "runs_dir", "reuse", "note"))
     if args.quick:
         args.epochs, args.seeds = 1, min(args.seeds, 2)
         args.extra = [
@@ -489,7 +317,7 @@ def main(argv: list[str] | None = None) -> Path:
         p.error("--first-seed must be >= 0")
 
     runs_dir = args.runs_dir.resolve()
-    t0 = time.time()
+    clock = common.Clock()
     timing: dict[tuple[str, str], float] = {}
     failed = []
     if not args.reuse:
@@ -506,7 +334,7 @@ def main(argv: list[str] | None = None) -> Path:
                 if rc:
                     failed.append(f"{row} ({data})")
                 print(f"[{row} {data}] done in {secs / 60:.1f} min (exit {rc})", flush=True)
-    wall: float | None = time.time() - t0
+    wall: float | None = clock.lap()[0]
     stored = runs_dir / "timing.json"
     if args.reuse:
         timing, wall = read_timing(stored)
@@ -520,12 +348,9 @@ def main(argv: list[str] | None = None) -> Path:
             runs = by_sweep.get((sweep_name(row), data))
             if runs:
                 summary.setdefault(data, {}).update(summarize({row: runs}))
-    text = render(summary, rows, args, timing, wall)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n")
-    print(text)
+    common.write_page(args.out, render(summary, rows, args, timing, wall))
     if failed:
-        raise SystemExit(f"benchmark_modes: rows failed: {', '.join(failed)} (see multirun.log)")
+        raise SystemExit(f"benchmarks.modes: rows failed: {', '.join(failed)} (see multirun.log)")
     return args.out
 
 

@@ -9,28 +9,24 @@ the mode benchmark), Adam lr 1e-3, betas (0.5, 0.999). The table gives the loss 
 window of steps (log 4 = 1.386 is a discriminator that has learned nothing) and the first
 window whose mean is below 1.30.
 
-    python scripts/benchmark_packed_d.py            # -> docs/benchmarks/packed_discriminator.md
-    python scripts/benchmark_packed_d.py --quick --out /tmp/packed.md
+    python -m benchmarks.packed_discriminator           # -> docs/benchmarks/
+    python -m benchmarks.packed_discriminator --quick   # smoke run -> logs/benchmarks/
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
-import time
 from functools import partial
 from pathlib import Path
 
 import torch
 from torch.nn.functional import binary_cross_entropy_with_logits as bce
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks import common
+from gens.data.toy import sample_toy
+from gens.nets import MLPDiscriminator, PackedDiscriminator
 
-from gens.data.toy import sample_toy  # noqa: E402
-from gens.nets import MLPDiscriminator, PackedDiscriminator  # noqa: E402
-
+PAGE = "packed_discriminator.md"
 BLUR = 0.5
 LEARNED = 1.30  # a window mean below this: the discriminator tells the two apart
 
@@ -77,40 +73,36 @@ def first_learned(means: list[float], window: int) -> str:
 
 def render(results: dict[int, list[float]], window: int, args, secs: float) -> str:
     windows = len(next(iter(results.values())))
-    head = " | ".join(f"{i * window}-{(i + 1) * window}" for i in range(windows))
+    head = [f"{i * window}-{(i + 1) * window}" for i in range(windows)]
+    rows = [
+        [pack, *(f"{m:.3f}" for m in means), first_learned(means, window)]
+        for pack, means in results.items()
+    ]
     lines = [
         "# Packed discriminator: steps to learn the grid (supervised, no generator)",
         "",
-        "Regenerate: `python scripts/benchmark_packed_d.py " + " ".join(args.argv) + "`",
+        common.regenerate("benchmarks.packed_discriminator", args.argv),
         "",
         f"- Real packs of grid25 against packs of the same points blurred by N(0, {BLUR}^2), "
         f"{args.steps} steps, batches of 100 packs, Adam lr 1e-3, betas (0.5, 0.999), seed "
         f"{args.seed}; D is the PacGAN 2-D discriminator (3x200 maxout, 5 pieces). Mean "
         f"minimax loss per window of {window} steps; log 4 = {math.log(4):.3f} is chance. "
         f"{secs / 60:.1f} min on one thread.",
+        f"- {common.machine(threads=1)}",
         "",
-        f"| pack | {head} | first window below {LEARNED} |",
-        "|" + "---|" * (windows + 2),
+        *common.table(["pack", *head, f"first window below {LEARNED}"], rows),
     ]
-    for pack, means in results.items():
-        cells = " | ".join(f"{m:.3f}" for m in means)
-        lines.append(f"| {pack} | {cells} | {first_learned(means, window)} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> Path:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = common.parser(__doc__, PAGE)
     p.add_argument("--quick", action="store_true", help="a few steps (CI smoke run)")
     p.add_argument("--steps", type=int, default=8000)
     p.add_argument("--windows", type=int, default=8)
     p.add_argument("--packs", type=int, nargs="*", default=[1, 2, 4])
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--out", type=Path, default=ROOT / "docs" / "benchmarks" / "packed_discriminator.md"
-    )
-    args = p.parse_args(argv)
-    args.argv = argv
+    args = common.parse(p, argv)
     if args.quick:
         args.steps, args.windows = 8, 2
     if args.steps < 1 or args.windows < 1 or args.steps % args.windows:
@@ -121,13 +113,10 @@ def main(argv: list[str] | None = None) -> Path:
         p.error(f"pack sizes must be >= 1, got {args.packs}")
     torch.set_num_threads(1)
     window = args.steps // args.windows
-    t0 = time.time()
+    clock = common.Clock()
     results = {m: train(m, args.steps, window, args.seed) for m in args.packs}
-    text = render(results, window, args, time.time() - t0)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n")
-    print(text)
-    return args.out
+    secs = clock.lap()[0]
+    return common.write_page(args.out, render(results, window, args, secs))
 
 
 if __name__ == "__main__":

@@ -21,9 +21,9 @@ The real path is measured too: ``train.py``'s Lightning trainer (``model=gan``, 
 
 Each rank checks that the gradients DDP leaves equal the average of the ranks' local gradients
 (computed on an unwrapped copy with the same weights and data). Results go to
-``docs/benchmarks/ddp.md``::
+``docs/benchmarks/ddp.md`` (the raw times to ``ddp_results.json`` beside it)::
 
-    python scripts/bench_ddp.py
+    python -m benchmarks.ddp
 """
 
 from __future__ import annotations
@@ -46,12 +46,12 @@ import torch.multiprocessing as mp
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks import common
+from gens.gan.losses import get_losses
+from gens.nets import MLPDiscriminator, MLPGenerator
+from gens.strategies.coalesced import all_reduce_gradients
 
-from gens.gan.losses import get_losses  # noqa: E402
-from gens.nets import MLPDiscriminator, MLPGenerator  # noqa: E402
-from gens.strategies.coalesced import all_reduce_gradients  # noqa: E402
+PAGE = "ddp.md"
 
 STRATEGIES = [
     "joint_find_unused",
@@ -183,19 +183,17 @@ def run(strategy: str, steps: int, port: int) -> tuple[str, list[float]]:
 
 def lightning_worker(strategy: str, steps: int, out: str) -> None:
     """One rank of ``train.py``'s trainer for ``model=gan data=grid25 trainer=ddp_sim``;
-    Lightning's popen launcher reruns this script (same argv) for rank 1. Rank 0 writes the
+    Lightning's popen launcher reruns this module (same argv) for rank 1. Rank 0 writes the
     seconds per batch."""
     import hydra
     import pytorch_lightning as pl
-    from hydra import compose, initialize_config_dir
 
     from gens.train import build
 
     torch.set_num_threads(1)
     overrides = ["model=gan", "data=grid25", "data.n_train=60000", "data.batch_size=256"]
     overrides += [LIGHTNING[strategy], "seed=0"]
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
-        cfg = compose(config_name="train.yaml", overrides=overrides)
+    cfg = common.compose(overrides)
     pl.seed_everything(0, verbose=False)
     dm, model = build(cfg)
 
@@ -229,8 +227,9 @@ def lightning_worker(strategy: str, steps: int, out: str) -> None:
 def run_lightning(strategy: str, steps: int) -> tuple[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "r.txt")
-        cmd = [sys.executable, __file__, "--lightning-worker", strategy, "--steps", str(steps)]
-        r = subprocess.run([*cmd, "--out", out], cwd=ROOT, capture_output=True, text=True)
+        cmd = [sys.executable, "-m", "benchmarks.ddp", "--lightning-worker", strategy]
+        cmd += ["--steps", str(steps), "--out", out]
+        r = subprocess.run(cmd, cwd=common.ROOT, capture_output=True, text=True)
         if r.returncode != 0:
             return f"error: {r.stderr.strip().splitlines()[-1][:120]}", []
         status, *times = Path(out).read_text().splitlines()
@@ -297,25 +296,24 @@ def _quartile_ms(times: list[float], q: int) -> float:
     return 1000 * statistics.quantiles(times, n=4)[q - 1]
 
 
-def _cells(times: list[float]) -> str:
+def _cells(times: list[float]) -> list[str]:
     if not times:
-        return "- | -"
-    return f"{_median_ms(times)} | {_quartile_ms(times, 1):.1f} – {_quartile_ms(times, 3):.1f}"
+        return ["-", "-"]
+    return [_median_ms(times), f"{_quartile_ms(times, 1):.1f} – {_quartile_ms(times, 3):.1f}"]
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__, PAGE)
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "ddp.md"))
     p.add_argument(
         "--render-only", action="store_true", help="rewrite the page from ddp_results.json"
     )
     p.add_argument("--lightning-worker", choices=list(LIGHTNING), help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    args = common.parse(p, argv, neutral=("render_only",))
     if args.lightning_worker:
-        return lightning_worker(args.lightning_worker, args.steps, args.out)
-    raw = Path(args.out).with_name("ddp_results.json")
+        return lightning_worker(args.lightning_worker, args.steps, str(args.out))
+    raw = args.out.with_name("ddp_results.json")
     if args.render_only:
         saved = json.loads(raw.read_text())
         args.steps, args.repeats = saved["steps"], saved["repeats"]
@@ -323,30 +321,30 @@ def main(argv=None):
     else:
         results = measure(args.steps, args.repeats)
         payload = {"steps": args.steps, "repeats": args.repeats, "results": results}
+        raw.parent.mkdir(parents=True, exist_ok=True)
         raw.write_text(json.dumps(payload, indent=1) + "\n")
-    render(results, args)
+    common.write_page(args.out, render(results, args))
 
 
 def measure(steps: int, repeats: int) -> dict[str, tuple[str, list[float]]]:
     results: dict[str, tuple[str, list[float]]] = {}
     port = 29600
     jobs = [("plain", s) for s in STRATEGIES] + [("lightning", s) for s in LIGHTNING]
-    for r in range(repeats):  # interleaved, alternating order: shared cores drift
-        for kind, s in jobs if r % 2 == 0 else jobs[::-1]:
-            port += 1
-            if kind == "plain":
-                status, times = run(s, steps, port)
-            else:
-                status, times = run_lightning(s, steps)
-            prev = results.get(s, ("ok", []))
-            results[s] = (status if status != "ok" else prev[0], prev[1] + times[5:])
-            med = _median_ms(times[5:])
-            print(f"{s} #{r}: {status}, {len(times)} steps, median {med} ms", flush=True)
+    for r, (kind, s) in common.interleave(jobs, repeats):  # shared cores drift
+        port += 1
+        if kind == "plain":
+            status, times = run(s, steps, port)
+        else:
+            status, times = run_lightning(s, steps)
+        prev = results.get(s, ("ok", []))
+        results[s] = (status if status != "ok" else prev[0], prev[1] + times[5:])
+        med = _median_ms(times[5:])
+        print(f"{s} #{r}: {status}, {len(times)} steps, median {med} ms", flush=True)
     return results
 
 
-def render(results: dict[str, tuple[str, list[float]]], args) -> None:
-    plain = [f"| `{s}` | {results[s][0]} | {_cells(results[s][1])} |" for s in STRATEGIES]
+def render(results: dict[str, tuple[str, list[float]]], args) -> str:
+    plain = [[f"`{s}`", results[s][0], *_cells(results[s][1])] for s in STRATEGIES]
     checked = {
         "PerOptimizerDDP": "`tests/test_ddp_strategy.py`",
         "ddp_find_unused_parameters_true": "Lightning's DDP",
@@ -355,27 +353,30 @@ def render(results: dict[str, tuple[str, list[float]]], args) -> None:
     for s in LIGHTNING:
         status, times = results[s]
         status = checked[s] if status == "ok" else status
-        real.append(f"| `{s}` | {status} | {_cells(times)} |")
+        real.append([f"`{s}`", status, *_cells(times)])
     fu, po = (results[s][1] for s in LIGHTNING)
     ratio = statistics.median(po) / statistics.median(fu) if fu and po else float("nan")
-    text = "\n".join(
+    return "\n".join(
         [
             "# DDP strategies for a GAN's two networks",
             "",
-            "Regenerate: `python scripts/bench_ddp.py`. MLP GAN of `model=gan` (grid25 sizes), "
+            common.regenerate("benchmarks.ddp", args.argv, drop=["--render-only"])
+            + ". MLP GAN of `model=gan` (grid25 sizes), "
             f"batch 256 per rank, 2 CPU ranks (gloo), 1 thread each, {args.repeats} x "
             f"{args.steps} steps per strategy, runs interleaved (first 5 steps of each run "
             "dropped); the machine's 2 cores are shared with other users, so times are "
             "indicative.",
+            "",
+            common.machine(threads=1),
             "",
             "## Plain PyTorch loop",
             "",
             "*correct*: after a step, each network's gradients equal the average over ranks of "
             "the local gradients (checked on rank 0 against an unwrapped copy).",
             "",
-            "| strategy | correct | median ms / step (D + G update) | quartiles |",
-            "|---|---|---|---|",
-            *plain,
+            *common.table(
+                ["strategy", "correct", "median ms / step (D + G update)", "quartiles"], plain
+            ),
             "",
             "## The real path: `train.py`'s Lightning trainer",
             "",
@@ -384,9 +385,10 @@ def render(results: dict[str, tuple[str, list[float]]], args) -> None:
             "(`PerOptimizerDDP`); ms per training batch (D and G step, logging, callbacks) timed "
             "by a callback on rank 0.",
             "",
-            "| `trainer.strategy` | correctness checked by | median ms / batch | quartiles |",
-            "|---|---|---|---|",
-            *real,
+            *common.table(
+                ["`trainer.strategy`", "correctness checked by", "median ms / batch", "quartiles"],
+                real,
+            ),
             "",
             f"PerOptimizerDDP / find_unused: **{ratio:.2f}x** the time per batch.",
             "",
@@ -396,9 +398,6 @@ def render(results: dict[str, tuple[str, list[float]]], args) -> None:
             ),
         ]
     )
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text.rstrip() + "\n")
-    print(text)
 
 
 if __name__ == "__main__":

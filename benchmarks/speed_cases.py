@@ -1,4 +1,4 @@
-"""Cases of ``scripts/benchmark.py``: config overrides plus the plain-PyTorch step of each.
+"""Cases of ``benchmarks.speed``: config overrides plus the plain-PyTorch step of each.
 
 The plain steps repeat what the gens module does per batch with nothing of Lightning around
 it: the same networks (taken from the built module), the same optimizers (from its
@@ -7,22 +7,15 @@ it: the same networks (taken from the built module), the same optimizers (from i
 
 from __future__ import annotations
 
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
 import torch
-from hydra import compose as hydra_compose
-from hydra import initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIR = str(ROOT / "configs")
+from benchmarks import common
 
 __all__ = ["Case", "CASES", "compose", "gan_plain_step", "flow_plain_step", "data_throughput"]
 
@@ -30,18 +23,8 @@ CPU = ["trainer.accelerator=cpu", "trainer.devices=1"]
 
 
 def compose(overrides: list[str], out_dir: Path) -> DictConfig:
-    """``train.yaml`` composed with ``overrides``, its run directory set to ``out_dir``."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = hydra_compose("train.yaml", overrides=CPU + overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(out_dir)
-        cfg.paths.log_dir = str(out_dir / "logs")
-        cfg.hydra.runtime.output_dir = str(out_dir)
-        cfg.hydra.job.num = 0
-        cfg.hydra.job.id = 0
-    HydraConfig().set_config(cfg)
-    return cfg
+    """``train.yaml`` on the CPU composed with ``overrides``, its run directory ``out_dir``."""
+    return common.compose(CPU + overrides, out_dir)
 
 
 def _optimizers(model):
@@ -92,18 +75,17 @@ def flow_plain_step(model) -> Callable:
 
 
 def _images_per_second(loader, min_images: int = 5000) -> float:
-    n, t0 = 0, time.perf_counter()
+    n, clock = 0, common.Clock()
     while n < min_images:
         for x, _ in loader:
             n += len(x)
             if n >= min_images:
                 break
-    return n / (time.perf_counter() - t0)
+    return n / clock.lap()[0]
 
 
 def data_throughput(root: Path) -> list[str]:
     """Images/s of the image data modules' training loaders (decode, resize, batch)."""
-    sys.path.insert(0, str(ROOT))
     from tests.fakedata import make_fake_mnist
 
     make_fake_mnist(root / "data" / "mnist", n_train=6000, n_test=100)
@@ -125,7 +107,7 @@ def data_throughput(root: Path) -> list[str]:
             dm = hydra.utils.instantiate(cfg.data)
             dm.setup("fit")
             ips = _images_per_second(dm.train_dataloader())
-            rows.append(f"| {title} | {dm.batch_size} | {w} | {ips:,.0f} |")
+            rows.append([title, dm.batch_size, w, f"{ips:,.0f}"])
     return [
         "## Data loading",
         "",
@@ -133,9 +115,7 @@ def data_throughput(root: Path) -> list[str]:
         "normalize, batch), on this machine's 2 shared cores, 5,000 images after the loader "
         "starts. A training step of the models above consumes far fewer images per second.",
         "",
-        "| data module | batch | workers | images/s |",
-        "|---|---|---|---|",
-        *rows,
+        *common.table(["data module", "batch", "workers", "images/s"], rows),
         "",
     ]
 

@@ -1,10 +1,11 @@
 """Benchmarks of the autoregressive and VI flows, written to ``docs/benchmarks/flows_ar_vi.md``.
 
-    python scripts/bench_flows_ar_vi.py                    # every section
-    python scripts/bench_flows_ar_vi.py --sections vae     # one section; the others are kept
+    python -m benchmarks.flows_ar_vi                            # every section
+    python -m benchmarks.flows_ar_vi --publish --sections vae    # one; the others are kept
 
-Sections (numbers stored in ``docs/benchmarks/flows_ar_vi_results.json``; the Markdown is
-rendered from every stored section, so sections can be rerun independently):
+Sections (numbers stored in ``flows_ar_vi_results.json`` beside the page; the Markdown is
+rendered from every stored section, so sections can be rerun independently; a run of some
+sections only goes to ``logs/benchmarks/`` unless ``--publish``):
 
 - ``zuko``: our MAF against ``zuko.flows.MAF`` (same data, same depth and widths, parameter
   counts within 10 %, same optimizer, batch and step budget): test NLL and ``log_prob``
@@ -19,48 +20,23 @@ printed in the Markdown.
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
-import platform
-import sys
-import time
 from functools import partial
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks import common
+from benchmarks.common import adam_fit, n_params
+from gens.data import DigitsDataModule
+from gens.data.toy import sample_toy
+from gens.flows import FlowModel
+from gens.flows.autoregressive import made, maf
+from gens.flows.energy import EnergyFlow
+from gens.flows.vae import FlowVAE
+from gens.flows.vi_flows import planar_flow, radial_flow, sylvester_flow
 
-from gens.data import DigitsDataModule  # noqa: E402
-from gens.data.toy import sample_toy  # noqa: E402
-from gens.flows import FlowModel  # noqa: E402
-from gens.flows.autoregressive import made, maf  # noqa: E402
-from gens.flows.energy import EnergyFlow  # noqa: E402
-from gens.flows.vae import FlowVAE  # noqa: E402
-from gens.flows.vi_flows import planar_flow, radial_flow, sylvester_flow  # noqa: E402
-
-OUT_MD = ROOT / "docs" / "benchmarks" / "flows_ar_vi.md"
-OUT_JSON = ROOT / "docs" / "benchmarks" / "flows_ar_vi_results.json"
-
-
-def n_params(m: torch.nn.Module) -> int:
-    return sum(p.numel() for p in m.parameters() if p.requires_grad)
-
-
-def adam_fit(loss_fn, params, steps: int, lr: float) -> float:
-    """Adam on ``loss_fn(step)``; returns seconds per step."""
-    opt = torch.optim.Adam(params, lr=lr)
-    t0 = time.perf_counter()
-    for step in range(steps):
-        loss = loss_fn(step)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss diverged at step {step}: {loss.item()}")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return (time.perf_counter() - t0) / steps
+PAGE = "flows_ar_vi.md"
+STORE = "flows_ar_vi_results.json"
 
 
 # --- zuko ----------------------------------------------------------------------------------------
@@ -82,12 +58,9 @@ def _pair(dim: int, hidden: tuple[int, ...]):
 def interleaved_throughput(pair: dict, x: torch.Tensor, reps: int = 15) -> dict[str, float]:
     """Examples/s of each model's ``log_prob`` on ``x``: best of ``reps`` runs, alternating the
     models so that load from other jobs on the machine hits both alike."""
-    best = dict.fromkeys(pair, math.inf)
-    for _ in range(reps):
-        for name, (_, log_prob) in pair.items():
-            t0 = time.perf_counter()
-            log_prob(x)
-            best[name] = min(best[name], time.perf_counter() - t0)
+    best = common.best_of_interleaved(
+        {name: partial(log_prob, x) for name, (_, log_prob) in pair.items()}, reps
+    )
     return {k: len(x) / v for k, v in best.items()}
 
 
@@ -114,9 +87,11 @@ def run_zuko(args) -> dict:
             print(row, flush=True)
     pair = _pair(64, (256, 256))  # a higher dimension: the size of flattened 8x8 digits
     speed = interleaved_throughput(pair, torch.randn(2000, 64))
-    for name, (flow, _) in pair.items():
-        rows.append({"data": "randn64", "model": name, "params": n_params(flow), "nll": None,
-                     "train_ms_per_step": None, "logprob_per_s": speed[name]})  # fmt: skip
+    untrained = {"data": "randn64", "nll": None, "train_ms_per_step": None}
+    rows += [
+        {**untrained, "model": name, "params": n_params(flow), "logprob_per_s": speed[name]}
+        for name, (flow, _) in pair.items()
+    ]
     return {"rows": rows, "steps": args.zuko_steps, "batch": args.batch}
 
 
@@ -130,16 +105,17 @@ def render_zuko(r: dict) -> str:
         "Throughput: `log_prob` on 10,000 points (2,000 for the 64-d row, 5 x 2 x 256 MADEs), "
         "best of 15 runs alternating the two models, no grad.",
         "",
-        "| data | model | params | test NLL (nats) | train ms/step | log_prob examples/s |",
-        "|---|---|---:|---:|---:|---:|",
     ]
+    table = []
     for row in r["rows"]:
         nll = "—" if row["nll"] is None else f"{row['nll']:.3f}"
         ms = "—" if row["train_ms_per_step"] is None else f"{row['train_ms_per_step']:.1f}"
-        out.append(
-            f"| {row['data']} | {row['model']} | {row['params']:,} | {nll} | {ms} | "
-            f"{row['logprob_per_s']:,.0f} |"
+        table.append(
+            [row["data"], row["model"], f"{row['params']:,}", nll, ms]
+            + [f"{row['logprob_per_s']:,.0f}"]
         )
+    head = ["data", "model", "params", "test NLL (nats)", "train ms/step", "log_prob examples/s"]
+    out += common.table(head, table, "llrrrr")
     by = {(row["data"], row["model"]): row for row in r["rows"]}
     notes = []
     for data in dict.fromkeys(row["data"] for row in r["rows"]):
@@ -203,15 +179,9 @@ def render_digits(r: dict) -> str:
         "dequantization bound (lower is better) on the 300 test images, averaged over 10 noise "
         "draws.",
         "",
-        "| model | params | test bits/dim | train bits/dim | train s/step |",
-        "|---|---:|---:|---:|---:|",
     ]
-    for row in r["rows"]:
-        train = f"{row['train_bpd']:.3f}" if "train_bpd" in row else "—"
-        out.append(
-            f"| {row['model']} | {row['params']:,} | {row['bpd']:.3f} | {train} | "
-            f"{row['sec']:.3f} |"
-        )
+    keys = ("model", "params", "bpd", "train_bpd", "sec")
+    out += common.bits_per_dim_table([row.get(k) for k in keys] for row in r["rows"])
     gaps = [
         f"{row['model']}: {row['bpd'] - row['train_bpd']:+.2f}"
         for row in r["rows"]
@@ -271,15 +241,20 @@ def render_vae(r: dict) -> str:
         f"warm-up over {r['warmup']} steps, seed 0. -ELBO averaged over 10 draws; NLL "
         f"importance-sampled with {r['iw_samples']} samples. Nats per image, test set.",
         "",
-        "| posterior | k | test -ELBO | test NLL (IS) | steps (warm-up) | train s/step |",
-        "|---|---:|---:|---:|---:|---:|",
     ]
-    for row in r["rows"]:
-        name = "diagonal Gaussian" if row["k"] == 0 else row["flow"]
-        out.append(
-            f"| {name} | {row['k']} | {row['neg_elbo']:.2f} | {row['nll']:.2f} | "
-            f"{row['steps']} ({row['warmup']}) | {row['sec']:.3f} |"
-        )
+    table = [
+        [
+            "diagonal Gaussian" if row["k"] == 0 else row["flow"],
+            row["k"],
+            f"{row['neg_elbo']:.2f}",
+            f"{row['nll']:.2f}",
+            f"{row['steps']} ({row['warmup']})",
+            f"{row['sec']:.3f}",
+        ]
+        for row in r["rows"]
+    ]
+    head = ["posterior", "k", "test -ELBO", "test NLL (IS)", "steps (warm-up)", "train s/step"]
+    out += common.table(head, table, "lrrrrr")
     planar = sorted((row["k"], row["nll"]) for row in r["rows"] if row["flow"] == "planar")
     if len(planar) > 1:
         falling = all(b[1] < a[1] for a, b in zip(planar[:-1], planar[1:]))
@@ -337,16 +312,20 @@ def render_energy(r: dict) -> str:
         "quadrature, KL(q||p) = log Z - ELBO (nats), ESS = effective sample size / n. The "
         "energies are soft-walled to [-4, 4]^2 (see gens/data/energy.py).",
         "",
-        "| energy | flow | KL(q‖p) | ELBO | log Z (IS) | log Z (true) | ESS | steps (A) "
-        "| train ms/step |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in r["rows"]:
-        out.append(
-            f"| {row['energy'].upper()} | {row['flow']} | {row['kl']:.3f} | {row['elbo']:.3f} | "
-            f"{row['logz']:.3f} | {row['logz_true']:.3f} | {row['ess']:.2f} | "
-            f"{row['steps']} ({row['anneal']}) | {1e3 * row['sec']:.1f} |"
-        )
+    table = [
+        [
+            row["energy"].upper(),
+            row["flow"],
+            *(f"{row[k]:.3f}" for k in ("kl", "elbo", "logz", "logz_true")),
+            f"{row['ess']:.2f}",
+            f"{row['steps']} ({row['anneal']})",
+            f"{1e3 * row['sec']:.1f}",
+        ]
+        for row in r["rows"]
+    ]
+    head = ["energy", "flow", "KL(q‖p)", "ELBO", "log Z (IS)", "log Z (true)", "ESS"]
+    out += common.table([*head, "steps (A)", "train ms/step"], table, "llrrrrrrr")
     best = {}
     for row in r["rows"]:
         if row["energy"] not in best or row["kl"] < best[row["energy"]]["kl"]:
@@ -370,42 +349,33 @@ def render(results: dict) -> str:
     head = [
         "# Autoregressive and VI flows: benchmarks",
         "",
-        "Generated by `python scripts/bench_flows_ar_vi.py` (sections: "
-        f"{', '.join(SECTIONS)}). CPU: {platform.processor() or platform.machine()}, one "
-        f"thread, torch {torch.__version__}; the machine was shared with other jobs, so timings "
-        "are noisy (compare within a table, not across runs).",
+        f"Generated by `python -m benchmarks.flows_ar_vi` (sections: {', '.join(SECTIONS)}). "
+        "The machine was shared with other jobs, so timings are noisy (compare within a table, "
+        "not across runs).",
+        "",
+        common.machine(threads=1),
     ]
     body = [SECTIONS[s][1](results[s]) for s in SECTIONS if s in results]
-    return "\n\n".join(["\n".join(head), *body]) + "\n"
+    return "\n\n".join(["\n".join(head), *body])
 
 
 ROW_KEYS = {"vae": ("flow", "k"), "energy": ("energy", "flow"), "digits": ("model",)}
 
 
-def store(name: str, result: dict) -> None:
-    """Write one section's result; rows of ``vae`` / ``energy`` are merged with the stored ones
-    (same key: replaced), so their runs can be split over processes. Locked: sections may run in
-    parallel processes."""
-    import fcntl
-
-    OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
-    import tempfile
-
-    with open(Path(tempfile.gettempdir()) / "gens_bench_flows_ar_vi.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        results = json.loads(OUT_JSON.read_text()) if OUT_JSON.is_file() else {}
+def store(out: Path, name: str, result: dict) -> None:
+    """Store one section's result in the JSON file beside the page ``out`` and re-render it;
+    rows of ``vae`` / ``energy`` / ``digits`` are merged with the stored ones (same key:
+    replaced), so their runs can be split over processes, which may run in parallel."""
+    with common.locked_json(out.with_name(STORE)) as results:
         if name in ROW_KEYS and name in results:
-            key = ROW_KEYS[name]
-            rows = {tuple(r[k] for k in key): r for r in results[name]["rows"]}
-            rows.update({tuple(r[k] for k in key): r for r in result["rows"]})
-            result = {**result, "rows": sorted(rows.values(), key=lambda r: [r[k] for k in key])}
+            rows = common.merge_rows(results[name]["rows"], result["rows"], ROW_KEYS[name], True)
+            result = {**result, "rows": rows}
         results[name] = result
-        OUT_JSON.write_text(json.dumps(results, indent=1))
-        OUT_MD.write_text(render(results))
+        common.write_page(out, render(results), echo=False)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None) -> None:
+    p = common.parser(__doc__, PAGE)
     p.add_argument("--sections", default=",".join(SECTIONS))
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--zuko-sets", default="moons,checkerboard")
@@ -420,15 +390,18 @@ def main() -> None:
     p.add_argument("--energy-flows", default="planar K=32,radial K=32,sylvester K=16")
     p.add_argument("--energy-steps", type=int, default=1500)
     p.add_argument("--anneal", type=int, default=1000)
-    args = p.parse_args()
+    args = common.parse(p, argv)
     for key in ("zuko_sets", "vae_runs", "energies", "energy_flows", "digits_models"):
         setattr(args, key, [s for s in getattr(args, key).split(",") if s])
+    sections = [s for s in args.sections.split(",") if s]
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown:
+        p.error(f"unknown section(s) {unknown}; choose from {', '.join(SECTIONS)}")
     torch.set_num_threads(1)
-    for name in filter(None, args.sections.split(",")):
-        store(name, SECTIONS[name][0](args))
-    if OUT_JSON.is_file():  # re-render (``--sections ''`` only re-renders the stored results)
-        OUT_MD.write_text(render(json.loads(OUT_JSON.read_text())))
-    print(OUT_MD.read_text())
+    for name in sections:
+        store(args.out, name, SECTIONS[name][0](args))
+    with common.locked_json(args.out.with_name(STORE)) as results:  # (re-render them all)
+        common.write_page(args.out, render(results))
 
 
 if __name__ == "__main__":

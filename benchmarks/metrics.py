@@ -1,7 +1,7 @@
 """Regenerate ``docs/benchmarks/metrics.md``: the cost of FID + IS + KID with the digits
 extractor, and the ImageMetrics callback's overhead on the embedded default image run.
 
-    python scripts/benchmark_metrics.py [--threads 2] [--epochs 8] [--skip-overhead]
+    python -m benchmarks.metrics [--threads 2] [--epochs 8] [--skip-overhead]
 
 1. FID + IS + KID of 10,000 generated-size images (1x32x32) against the digits train split:
    real-feature extraction (done once, then cached), sample feature extraction, statistics.
@@ -12,42 +12,19 @@ The machine may be shared: the load average before and after each part is record
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks import common
+from benchmarks.common import Clock, load_average
+from gens.callbacks.image_metrics import ImageMetrics
+from gens.data import DigitsDataModule
+from gens.metrics.features import ClassifierExtractor
+from gens.metrics.fidelity import FidelityMetrics, extract_features
 
-from gens.callbacks.image_metrics import ImageMetrics  # noqa: E402
-from gens.data import DigitsDataModule  # noqa: E402
-from gens.metrics.features import ClassifierExtractor  # noqa: E402
-from gens.metrics.fidelity import FidelityMetrics, extract_features  # noqa: E402
-
-OUT = ROOT / "docs" / "benchmarks" / "metrics.md"
-
-
-def load() -> str:
-    return "/".join(f"{v:.1f}" for v in os.getloadavg())
-
-
-class Clock:
-    """Wall and CPU (this process, all threads) seconds since the last ``lap``."""
-
-    def __init__(self):
-        self.t, self.c = time.perf_counter(), time.process_time()
-
-    def lap(self) -> tuple[float, float]:
-        t, c = time.perf_counter(), time.process_time()
-        out = (t - self.t, c - self.c)
-        self.t, self.c = t, c
-        return out
+PAGE = "metrics.md"
 
 
 def metric_cost(n: int = 10_000) -> dict:
@@ -57,7 +34,7 @@ def metric_cost(n: int = 10_000) -> dict:
     g = torch.Generator().manual_seed(0)
     idx = torch.randint(0, len(train_x), (n,), generator=g)
     fake = (train_x[idx] + 0.2 * torch.randn(n, 1, 32, 32, generator=g)).clamp(-1, 1)
-    res = {"load_before": load()}
+    res = {"load_before": load_average()}
     clock = Clock()
     ex = ClassifierExtractor()
     metrics = FidelityMetrics(ex)
@@ -77,7 +54,7 @@ def metric_cost(n: int = 10_000) -> dict:
     metrics.reset()
     metrics.update(torch.rand(300, 1, 32, 32, generator=g) * 2 - 1)
     res["noise"] = metrics.compute()
-    res["load_after"] = load()
+    res["load_after"] = load_average()
     res["n_real"] = len(train_x)
     return res
 
@@ -87,39 +64,29 @@ DEFAULT_EPOCHS = 8
 
 
 def overhead(epochs: int) -> dict:
-    from hydra import compose, initialize_config_dir
-    from hydra.core.hydra_config import HydraConfig
     from hydra.utils import instantiate
-    from omegaconf import open_dict
 
     from gens.train import build
 
     tmp = Path(tempfile.mkdtemp(prefix="gens_bench_"))
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
-        cfg = compose(
-            "train.yaml",
-            return_hydra_config=True,
-            overrides=[
-                "model=dcgan",
-                "data=digits",
-                f"trainer.max_epochs={epochs}",
-                "callbacks.rich_progress_bar=null",
-                "+trainer.enable_progress_bar=false",
-                f"paths.data_dir={tmp / 'data'}",
-            ],
-        )
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(tmp / "run")
-        cfg.hydra.runtime.output_dir = str(tmp / "run")
-        cfg.hydra.job.num = 0
-    HydraConfig().set_config(cfg)
+    cfg = common.compose(
+        [
+            "model=dcgan",
+            "data=digits",
+            f"trainer.max_epochs={epochs}",
+            "callbacks.rich_progress_bar=null",
+            "+trainer.enable_progress_bar=false",
+            f"paths.data_dir={tmp / 'data'}",
+        ],
+        tmp / "run",
+    )
     torch.manual_seed(0)
     dm, model = build(cfg)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c and "_target_" in c]
     loggers = [instantiate(c) for c in cfg.logger.values() if c and "_target_" in c]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     (cb,) = [c for c in callbacks if isinstance(c, ImageMetrics)]
-    res = {"load_before": load(), "every_n_steps": cb.every_n_steps, "n": cb.n}
+    res = {"load_before": load_average(), "every_n_steps": cb.every_n_steps, "n": cb.n}
     res["kid_subsets"] = cb.kid[0]
     clock = Clock()
     trainer.fit(model, datamodule=dm)
@@ -129,7 +96,7 @@ def overhead(epochs: int) -> dict:
     trainer.test(model, datamodule=dm, verbose=False)
     res["test_s"] = clock.lap()
     res["test"] = {k: float(v) for k, v in trainer.callback_metrics.items() if "test/" in k}
-    res["load_after"] = load()
+    res["load_after"] = load_average()
     return res
 
 
@@ -143,32 +110,33 @@ def evals_in(epochs: int, steps_per_epoch: float, every: int) -> int:
     return n
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument(
-        "--epochs", type=int, default=DEFAULT_EPOCHS, help="epochs of the measured run"
-    )
-    ap.add_argument("--skip-overhead", action="store_true")
-    args = ap.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    p = common.parser(__doc__, PAGE)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="epochs of the measured run")
+    p.add_argument("--skip-overhead", action="store_true")
+    args = common.parse(p, argv)
     torch.set_num_threads(args.threads)
     cost = metric_cost()
     ov = None if args.skip_overhead else overhead(args.epochs)
+    common.write_page(args.out, render(cost, ov, args))
+
+
+def render(cost: dict, ov: dict | None, args) -> str:
     v, rr, nz = cost["values"], cost["real_vs_real"], cost["noise"]
     total = tuple(a + b for a, b in zip(cost["extract_s"], cost["stats_s"]))
 
-    def s2(pair) -> str:
-        return f"{pair[0]:.2f} | {pair[1]:.2f}"
+    def s2(pair) -> list[str]:
+        return [f"{pair[0]:.2f}", f"{pair[1]:.2f}"]
 
+    minutes = (total[0] + (ov["fit_s"][0] + ov["test_s"][0] if ov else 0)) / 60
     lines = [
         "# Image metrics: cost and overhead",
         "",
-        "Regenerate with `python scripts/benchmark_metrics.py` (about "
-        f"{(total[0] + (ov['fit_s'][0] + ov['test_s'][0] if ov else 0)) / 60:.1f} min here).",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"torch {torch.__version__}, {args.threads} threads; shared with other jobs, so wall "
-        "times are upper bounds (load averages 1/5/15 min are recorded); CPU seconds (this "
-        "process, all threads) depend less on the load.",
+        f"{common.regenerate('benchmarks.metrics', args.argv)} (about {minutes:.1f} min here).",
+        f"{common.machine(args.threads)} Shared with other jobs, so wall times are upper "
+        "bounds (load averages 1/5/15 min are recorded); CPU seconds (this process, all "
+        "threads) depend less on the load.",
         "",
         "## FID + IS + KID on 10,000 samples, digits extractor",
         "",
@@ -176,24 +144,51 @@ def main() -> None:
         "cached on disk). Samples: 10,000 noisy train digits (the timing does not depend on "
         "the content). KID: 100 subsets of 1,000; IS: 10 splits.",
         "",
-        "| step | wall s | CPU s |",
-        "|---|---|---|",
-        f"| load extractor, build metrics | {s2(cost['setup_s'])} |",
-        f"| real features ({cost['n_real']} images, once per cache key) | {s2(cost['real_s'])} |",
-        f"| features of 10,000 samples | {s2(cost['extract_s'])} |",
-        f"| FID + IS + KID statistics | {s2(cost['stats_s'])} |",
-        "| **total per evaluation (cached real features)** | "
-        f"**{total[0]:.2f}** | **{total[1]:.2f}** |",
+        *common.table(
+            ["step", "wall s", "CPU s"],
+            [
+                ["load extractor, build metrics", *s2(cost["setup_s"])],
+                [
+                    f"real features ({cost['n_real']} images, once per cache key)",
+                    *s2(cost["real_s"]),
+                ],
+                ["features of 10,000 samples", *s2(cost["extract_s"])],
+                ["FID + IS + KID statistics", *s2(cost["stats_s"])],
+                [
+                    "**total per evaluation (cached real features)**",
+                    f"**{total[0]:.2f}**",
+                    f"**{total[1]:.2f}**",
+                ],
+            ],
+        ),
         "",
         f"Load average before / after: {cost['load_before']} / {cost['load_after']}.",
         "",
         "Reference values with this extractor (train split as the real set):",
         "",
-        "| images | FID | IS | KID |",
-        "|---|---|---|---|",
-        f"| 300 real test digits | {rr['fid']:.2f} | {rr['is']:.2f} | {rr['kid']:.3f} |",
-        f"| 10,000 noisy train digits | {v['fid']:.2f} | {v['is']:.2f} | {v['kid']:.3f} |",
-        f"| 300 uniform-noise images | {nz['fid']:.1f} | {nz['is']:.2f} | {nz['kid']:.1f} |",
+        *common.table(
+            ["images", "FID", "IS", "KID"],
+            [
+                [
+                    "300 real test digits",
+                    f"{rr['fid']:.2f}",
+                    f"{rr['is']:.2f}",
+                    f"{rr['kid']:.3f}",
+                ],
+                [
+                    "10,000 noisy train digits",
+                    f"{v['fid']:.2f}",
+                    f"{v['is']:.2f}",
+                    f"{v['kid']:.3f}",
+                ],
+                [
+                    "300 uniform-noise images",
+                    f"{nz['fid']:.1f}",
+                    f"{nz['is']:.2f}",
+                    f"{nz['kid']:.1f}",
+                ],
+            ],
+        ),
         "",
         "These numbers are on the digits classifier's 64-d feature scale: compare them with "
         "each other, not with Inception-based FIDs from papers.",
@@ -210,13 +205,20 @@ def main() -> None:
             f"last validation always evaluate) on n={ov['n']} samples, KID with "
             f"{ov['kid_subsets']} subsets.",
             "",
-            "| quantity | wall | CPU |",
-            "|---|---|---|",
-            f"| fit (s) | {ov['fit_s'][0]:.1f} | {ov['fit_s'][1]:.1f} |",
-            f"| evaluations during fit | {ov['n_evals']} | |",
-            f"| time in evaluation during fit (s) | {s2(ov['eval_s'])} |",
-            f"| **overhead (% of fit)** | **{100 * frac[0]:.1f}** | **{100 * frac[1]:.1f}** |",
-            f"| test stage, one test evaluation (s) | {s2(ov['test_s'])} |",
+            *common.table(
+                ["quantity", "wall", "CPU"],
+                [
+                    ["fit (s)", f"{ov['fit_s'][0]:.1f}", f"{ov['fit_s'][1]:.1f}"],
+                    ["evaluations during fit", ov["n_evals"], ""],
+                    ["time in evaluation during fit (s)", *s2(ov["eval_s"])],
+                    [
+                        "**overhead (% of fit)**",
+                        f"**{100 * frac[0]:.1f}**",
+                        f"**{100 * frac[1]:.1f}**",
+                    ],
+                    ["test stage, one test evaluation (s)", *s2(ov["test_s"])],
+                ],
+            ),
         ]
         if args.epochs != DEFAULT_EPOCHS:
             per_eval = ov["eval_s"][1] / max(1, ov["n_evals"])
@@ -238,9 +240,7 @@ def main() -> None:
             "",
             f"Load average before / after: {ov['load_before']} / {ov['load_after']}.",
         ]
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("\n".join(lines) + "\n")
-    print(OUT.read_text())
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

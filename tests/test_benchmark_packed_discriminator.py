@@ -1,18 +1,13 @@
-"""scripts/benchmark_packed_d.py: the supervised packed-discriminator check."""
+"""benchmarks.packed_discriminator: the supervised packed-discriminator check."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.scripts import load_script
-
-
-def _script():
-    return load_script("benchmark_packed_d")
+from benchmarks import packed_discriminator as bm
 
 
 def test_quick_run_writes_one_row_per_pack(tmp_path):
-    bm = _script()
     out = bm.main(["--quick", "--out", str(tmp_path / "p.md")])
     rows = [ln for ln in out.read_text().splitlines() if ln.startswith("| ") and ln[2].isdigit()]
     assert [r.split("|")[1].strip() for r in rows] == ["1", "2", "4"]
@@ -20,7 +15,6 @@ def test_quick_run_writes_one_row_per_pack(tmp_path):
 
 
 def test_first_learned_names_the_window():
-    bm = _script()
     assert bm.first_learned([1.39, 1.35, 1.2, 1.0], 100) == "200-300"
     assert bm.first_learned([1.39, 1.38], 500) == "not within 1000"
 
@@ -28,13 +22,11 @@ def test_first_learned_names_the_window():
 def test_unpacked_discriminator_learns_the_grid_within_a_thousand_steps():
     """The check can fail: the plain discriminator must get below chance (log 4) on the
     fixed task, and its windows must fall."""
-    bm = _script()
     means = bm.train(1, 1000, 250)
     assert means[-1] < bm.LEARNED < means[0]
 
 
 def test_bad_arguments_are_errors(tmp_path):
-    bm = _script()
     with pytest.raises(SystemExit):
         bm.main(["--steps", "10", "--windows", "3", "--out", str(tmp_path / "x.md")])
     with pytest.raises(SystemExit):

@@ -1,10 +1,11 @@
 """Benchmarks of the coupling flows, written to ``docs/benchmarks/flows.md``.
 
-    python scripts/bench_flows.py                      # every section
-    python scripts/bench_flows.py --sections zuko      # one section; the others are kept
+    python -m benchmarks.flows                                # every section
+    python -m benchmarks.flows --publish --sections zuko      # one section; the others are kept
 
-Sections (each stores its numbers in ``docs/benchmarks/flows_results.json``; the Markdown is
-rendered from all stored sections, so sections can be rerun, and added, independently):
+Sections (each stores its numbers in ``flows_results.json`` beside the page; the Markdown is
+rendered from all stored sections, so sections can be rerun, and added, independently; a run of
+some sections only goes to ``logs/benchmarks/`` unless ``--publish``):
 
 - ``toy``: test NLL (nats) of NICE, RealNVP and Glow on moons, checkerboard, ring8, grid25.
 - ``zuko``: our RealNVP against zuko's coupling flow (``zuko.flows.RealNVP``): same data, same
@@ -19,52 +20,30 @@ write ``run_<name>(args) -> dict`` and ``render_<name>(result) -> str`` and list
 
 from __future__ import annotations
 
-import argparse
-import fcntl
-import json
 import math
-import platform
-import sys
-import tempfile
-import time
 from functools import partial
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks import common
+from benchmarks.common import n_params
+from gens.data.digits import DIGITS_LEVELS, load_digits_tensors
+from gens.data.toy import sample_toy
+from gens.flows import FlowModel, glow, nice, realnvp
 
-from gens.data.digits import DIGITS_LEVELS, load_digits_tensors  # noqa: E402
-from gens.data.toy import sample_toy  # noqa: E402
-from gens.flows import FlowModel, glow, nice, realnvp  # noqa: E402
-
-OUT_MD = ROOT / "docs" / "benchmarks" / "flows.md"
-OUT_JSON = ROOT / "docs" / "benchmarks" / "flows_results.json"
+PAGE = "flows.md"
 TOY_SETS = ["moons", "checkerboard", "ring8", "grid25"]
 
 
-def n_params(m: torch.nn.Module) -> int:
-    return sum(p.numel() for p in m.parameters() if p.requires_grad)
-
-
 def fit(log_prob, params, x_train, steps: int, batch: int, lr: float, seed: int) -> float:
-    """Adam with cosine decay on -log_prob; returns seconds per step."""
-    opt = torch.optim.Adam(params, lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    """Adam with cosine decay on -log_prob of random batches (gradient norms clipped at 100);
+    returns seconds per step."""
     g = torch.Generator().manual_seed(seed)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        xb = x_train[torch.randint(len(x_train), (batch,), generator=g)]
-        loss = -log_prob(xb).mean()
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss diverged: {loss.item()}")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 100.0)
-        opt.step()
-        sched.step()
-    return (time.perf_counter() - t0) / steps
+
+    def loss(step):
+        return -log_prob(x_train[torch.randint(len(x_train), (batch,), generator=g)]).mean()
+
+    return common.adam_fit(loss, params, steps, lr, clip=100.0, cosine=True)
 
 
 @torch.no_grad()
@@ -117,15 +96,13 @@ def render_toy(r: dict) -> str:
         "masks; Glow: ActNorm + invertible linear map (LU) + affine coupling (soft-clamped exp "
         "scale here; `model=glow` defaults to the paper's sigmoid scale).",
         "",
-        "| data | " + " | ".join(models) + " |",
-        "|---|" + "---:|" * len(models),
     ]
+    table = []
     for data in TOY_SETS:
         cells = {row["model"]: row for row in r["rows"] if row["data"] == data}
         if cells:
-            out.append(
-                f"| {data} | " + " | ".join(f"{cells[m]['test_nll']:.3f}" for m in models) + " |"
-            )
+            table.append([data, *(f"{cells[m]['test_nll']:.3f}" for m in models)])
+    out += common.table(["data", *models], table, align="l" + "r" * len(models))
     params = {row["model"]: row["params"] for row in r["rows"]}
     out += ["", "Parameters: " + ", ".join(f"{m} {params[m]:,}" for m in models) + "."]
     return "\n".join(out)
@@ -167,13 +144,6 @@ def run_zuko(args) -> dict:
     return {"steps": args.toy_steps, "batch": 256, "zuko": zuko.__version__, "rows": rows}
 
 
-def _mean_se(v: list[float]) -> tuple[float, float]:
-    m = sum(v) / len(v)
-    if len(v) < 2:
-        return m, 0.0
-    return m, (sum((x - m) ** 2 for x in v) / (len(v) - 1) / len(v)) ** 0.5
-
-
 def render_zuko(r: dict) -> str:
     rows = [row for row in r["rows"] if isinstance(row["test_nll"], list)]
     seeds = len(rows[0]["test_nll"]) if rows else 0
@@ -186,21 +156,17 @@ def render_zuko(r: dict) -> str:
         f"hidden_features=(64, 64))`). Each library starts from its own initialization; "
         f"seeds 0-{seeds - 1}, mean ± standard error of the test NLL (nats, lower is better).",
         "",
-        "| data | model | params | test NLL | per seed |",
-        "|---|---|---:|---:|---|",
     ]
-    verdicts = []
+    table, verdicts = [], []
     for data in dict.fromkeys(row["data"] for row in rows):
         pair = {row["model"]: row for row in rows if row["data"] == data}
         for row in pair.values():
-            m, se = _mean_se(row["test_nll"])
+            nll = common.pm(*common.mean_se(row["test_nll"]), "{:.3f}")
             per = ", ".join(f"{v:.2f}" for v in row["test_nll"])
-            out.append(
-                f"| {data} | {row['model']} | {row['params']:,} | {m:.3f} ± {se:.3f} | {per} |"
-            )
+            table.append([data, row["model"], f"{row['params']:,}", nll, per])
         if len(pair) == 2:
-            (mo, so), (mz, sz) = (_mean_se(row["test_nll"]) for row in pair.values())
-            diff, se_diff = mo - mz, (so**2 + sz**2) ** 0.5
+            (mo, so), (mz, sz) = (common.mean_se(row["test_nll"]) for row in pair.values())
+            diff, se_diff = mo - mz, (common.se0(so) ** 2 + common.se0(sz) ** 2) ** 0.5
             if diff <= 0:
                 word = "no worse"
             elif diff < 2 * se_diff:
@@ -208,6 +174,7 @@ def render_zuko(r: dict) -> str:
             else:
                 word = "WORSE"
             verdicts.append(f"- {data}: gens - zuko = {diff:+.3f} ± {se_diff:.3f} nats: {word}.")
+    out += common.table(["data", "model", "params", "test NLL", "per seed"], table, "llrrl")
     return "\n".join(out + ["", *verdicts])
 
 
@@ -220,22 +187,22 @@ def run_speed(args) -> dict:
     ours = FlowModel(_vector_flows(64)["RealNVP"], None, data_shape=(2,))
     theirs = zuko.flows.RealNVP(2, transforms=8, hidden_features=(64, 64))
     fns = {"gens RealNVP": ours.log_prob, "zuko RealNVP": lambda x: theirs().log_prob(x)}
+
+    @torch.no_grad()
+    def evaluate(fn, x):
+        fn(x)
+
+    def train(fn, x):
+        fn(x).mean().backward()
+
     out: dict = {}
     for batch in (1_000, 20_000):
         x = torch.randn(batch, 2)
-        for mode in ("eval", "train"):
+        for mode, call in (("eval", evaluate), ("train", train)):
             for m in (ours, theirs):
                 m.train(mode == "train")
-            best = dict.fromkeys(fns, math.inf)
-            for _ in range(args.speed_repeats):
-                for name, fn in fns.items():
-                    t0 = time.perf_counter()
-                    if mode == "eval":
-                        with torch.no_grad():
-                            fn(x)
-                    else:
-                        fn(x).mean().backward()
-                    best[name] = min(best[name], time.perf_counter() - t0)
+            calls = {name: partial(call, fn, x) for name, fn in fns.items()}
+            best = common.best_of_interleaved(calls, args.speed_repeats)
             for name, sec in best.items():
                 out.setdefault(name, {})[f"{mode}_{batch}"] = batch / sec
     print(out, flush=True)
@@ -252,13 +219,11 @@ def render_speed(r: dict) -> str:
         "batch sizes; one CPU thread; the calls of the two libraries alternate and the best of "
         f"{r['repeats']} is kept (the machine is shared, so absolute numbers vary).",
         "",
-        "| model | log_prob, 1k | log_prob, 20k | log_prob + backward, 1k | "
-        "log_prob + backward, 20k |",
-        "|---|---:|---:|---:|---:|",
     ]
-    for name, v in r["points_per_sec"].items():
-        out.append(f"| {name} | " + " | ".join(f"{v[c]:,.0f}" for c in cols) + " |")
-    return "\n".join(out)
+    head = ["model", "log_prob, 1k", "log_prob, 20k"]
+    head += ["log_prob + backward, 1k", "log_prob + backward, 20k"]
+    rows = [[name, *(f"{v[c]:,.0f}" for c in cols)] for name, v in r["points_per_sec"].items()]
+    return "\n".join(out + common.table(head, rows, "lrrrr"))
 
 
 def _digits_models(levels: int) -> dict:
@@ -324,45 +289,46 @@ def render_digits(r: dict) -> str:
         f"{r['steps']} Adam steps of batch {r['batch']} (lr 1e-3, cosine decay). A model "
         f"that spreads mass uniformly over the 17 levels scores log2(17) = {math.log2(17):.3f}.",
         "",
-        "| model | params | test bits/dim | train bits/dim | train s/step |",
-        "|---|---:|---:|---:|---:|",
     ]
-    for row in r["rows"]:
-        train_bpd = f"{row['train_bpd']:.3f}" if "train_bpd" in row else "-"
-        out.append(
-            f"| {row['model']} | {row['params']:,} | {row['test_bpd']:.3f} | {train_bpd} | "
-            f"{row['sec_per_step']:.2f} |"
-        )
+    keys = ("model", "params", "test_bpd", "train_bpd", "sec_per_step")
+    out += common.bits_per_dim_table([row.get(k) for k in keys] for row in r["rows"])
     bpd = {row["model"]: row["test_bpd"] for row in r["rows"]}
     out += ["", *_digits_ordering(bpd)]
     return "\n".join(out)
 
 
+# The Glow paper's orderings on digits: (the model that should score lower, the other one, the
+# sentence that states whether it does).
+ORDERINGS = [
+    (
+        "Glow (affine, 1x1 conv)",
+        "RealNVP",
+        "- Glow (affine) vs RealNVP at about the same parameter count: {a:.3f} vs {b:.3f} "
+        "bits/dim; the paper's ordering (Glow better: 3.35 vs 3.49 on CIFAR-10) {holds} in this "
+        "run.",
+    ),
+    (
+        "Glow (affine, 1x1 conv)",
+        "Glow (additive, 1x1 conv)",
+        "- Affine vs additive coupling in Glow: {a:.3f} vs {b:.3f}; the paper's ablation "
+        "(affine better, Fig. 3) {holds} in this run.",
+    ),
+    (
+        "Glow (affine, 1x1 conv, logit 0.05)",
+        "RealNVP",
+        "- With the same logit pre-processing as RealNVP (alpha 0.05), Glow scores {a:.3f} vs "
+        "RealNVP's {b:.3f}: the ordering {holds}.",
+    ),
+]
+
+
 def _digits_ordering(bpd: dict) -> list[str]:
     """State which of the Glow paper's orderings hold in this run (computed, not asserted)."""
     lines = []
-    glow_a, glow_add = bpd.get("Glow (affine, 1x1 conv)"), bpd.get("Glow (additive, 1x1 conv)")
-    rnvp = bpd.get("RealNVP")
-    if glow_a is not None and rnvp is not None:
-        holds = "holds" if glow_a < rnvp else "does not hold"
-        lines.append(
-            f"- Glow (affine) vs RealNVP at about the same parameter count: {glow_a:.3f} vs "
-            f"{rnvp:.3f} bits/dim; the paper's ordering (Glow better: 3.35 vs 3.49 on "
-            f"CIFAR-10) {holds} in this run."
-        )
-    if glow_a is not None and glow_add is not None:
-        holds = "holds" if glow_a < glow_add else "does not hold"
-        lines.append(
-            f"- Affine vs additive coupling in Glow: {glow_a:.3f} vs {glow_add:.3f}; the "
-            f"paper's ablation (affine better, Fig. 3) {holds} in this run."
-        )
-    glow_logit = bpd.get("Glow (affine, 1x1 conv, logit 0.05)")
-    if glow_logit is not None and rnvp is not None:
-        holds = "holds" if glow_logit < rnvp else "does not hold"
-        lines.append(
-            f"- With the same logit pre-processing as RealNVP (alpha 0.05), Glow scores "
-            f"{glow_logit:.3f} vs RealNVP's {rnvp:.3f}: the ordering {holds}."
-        )
+    for better, worse, text in ORDERINGS:
+        if better in bpd and worse in bpd:
+            holds = "holds" if bpd[better] < bpd[worse] else "does not hold"
+            lines.append(text.format(a=bpd[better], b=bpd[worse], holds=holds))
     names = {
         "1x1 conv": "Glow (affine, 1x1 conv)",
         "shuffle": "Glow (affine, shuffle)",
@@ -416,14 +382,14 @@ def render(results: dict) -> str:
     head = [
         "# Flow benchmarks",
         "",
-        "Regenerate with `python scripts/bench_flows.py` (sections toy, zuko, speed and digits "
+        "Regenerate with `python -m benchmarks.flows` (sections toy, zuko, speed and digits "
         "at the default budgets); the extra digits runs are tagged:",
         "",
         "```",
-        "python scripts/bench_flows.py --sections digits --tag long --digits-steps 1500 \\",
+        "python -m benchmarks.flows --publish --sections digits --tag long --digits-steps 1500 \\",
         '    --digits-models "RealNVP;Glow (affine, 1x1 conv, logit 0.05)"',
-        "python scripts/bench_flows.py --sections digits --tag nice_long --digits-steps 4000 "
-        "--digits-models NICE",
+        "python -m benchmarks.flows --publish --sections digits --tag nice_long "
+        "--digits-steps 4000 --digits-models NICE",
         "```",
         "",
         f"Measured on {results.get('_machine', 'CPU')}, `torch.set_num_threads(1)`, on a machine "
@@ -437,8 +403,8 @@ def render(results: dict) -> str:
     return "\n\n".join(["\n".join(head), *body, NOTES]) + "\n"
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    p = common.parser(__doc__, PAGE)
     p.add_argument("--sections", default=",".join(SECTIONS))
     p.add_argument("--toy-steps", type=int, default=1000)
     p.add_argument("--digits-steps", type=int, default=500)
@@ -448,27 +414,26 @@ def main() -> None:
     p.add_argument("--merge", action="store_true", help="add rows to the stored section")
     p.add_argument("--tag", default="", help="store as an extra run of the section")
     p.add_argument("--digits-models", default="", help="';'-separated subset of the models")
-    args = p.parse_args()
+    args = common.parse(p, argv)
+    sections = [s for s in args.sections.split(",") if s]
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown:
+        p.error(f"unknown section(s) {unknown}; choose from {', '.join(SECTIONS)}")
     torch.set_num_threads(1)
-    results = json.loads(OUT_JSON.read_text()) if OUT_JSON.is_file() else {}
-    for name in [s for s in args.sections.split(",") if s]:
-        if name not in SECTIONS:
-            p.error(f"unknown section {name}; choose from {', '.join(SECTIONS)}")
+    store = args.out.with_name("flows_results.json")
+    machine = common.machine(threads=1).removeprefix("Machine: ").rstrip(".")
+    for name in sections:
         result = SECTIONS[name][0](args)
         key = f"{name}:{args.tag}" if args.tag else name
-        OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
-        with open(Path(tempfile.gettempdir()) / "gens_bench_flows.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # other processes may store other sections
-            results = json.loads(OUT_JSON.read_text()) if OUT_JSON.is_file() else {}
+        with common.locked_json(store) as results:  # other processes may store other sections
             if args.merge and key in results and "rows" in result:
-                new = {row.get("model"): row for row in result["rows"]}
-                kept = [row for row in results[key]["rows"] if row.get("model") not in new]
-                result = {**results[key], "rows": kept + result["rows"]}
+                rows = common.merge_rows(results[key]["rows"], result["rows"], ("model",))
+                result = {**results[key], "rows": rows}
             results[key] = result
-            results["_machine"] = f"{platform.machine()} CPU, torch {torch.__version__}"
-            OUT_JSON.write_text(json.dumps(results, indent=1))
-            OUT_MD.write_text(render(results))
-    print(OUT_MD.read_text())
+            results["_machine"] = machine
+            common.write_page(args.out, render(results), echo=False)
+    with common.locked_json(store) as results:  # (no sections: re-render the stored ones)
+        common.write_page(args.out, render(results))
 
 
 if __name__ == "__main__":

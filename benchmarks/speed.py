@@ -13,19 +13,16 @@ step and every per-batch hook included; set-up, validation and checkpoint writin
 The two arms alternate ``repeats`` times in one process so that load from other users of the
 machine hits both alike; the tables report medians. Results go to ``docs/benchmarks/speed.md``.
 
-    python scripts/benchmark.py                       # every case, writes the Markdown
-    python scripts/benchmark.py --cases mlp_gan --profile   # cProfile of the gens arm
+    python -m benchmarks.speed --breakdown              # every case, writes the Markdown
+    python -m benchmarks.speed --cases mlp_gan --profile   # cProfile of the gens arm
 """
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
-import platform
 import pstats
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -34,13 +31,13 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from gens.train import build, train  # noqa: E402
-from scripts.bench_cases import CASES, Case, compose  # noqa: E402
+from benchmarks import common
+from benchmarks.speed_cases import CASES, Case, compose
+from gens.train import build, train
 
 __all__ = ["StepTimer", "main"]
+
+PAGE = "speed.md"
 
 
 class StepTimer(pl.Callback):
@@ -181,23 +178,23 @@ class Result:
             ]
         return out
 
-    def row(self) -> str:
+    def row(self) -> list[str]:
         ok = "yes" if statistics.median(self.ratios("gens", 1)) <= self.case.target else "**no**"
         cells = [self.case.title, str(self.case.batch), str(self.steps), *self.cells("gens")]
-        cells += [f"{self.overhead_us('gens'):.0f}", f"{self.case.target:.2f}", ok]
-        return "| " + " | ".join(cells) + " |"
+        return cells + [f"{self.overhead_us('gens'):.0f}", f"{self.case.target:.2f}", ok]
 
-    def breakdown_rows(self) -> list[str]:
-        rows = []
-        for arm in self.arms:
-            if arm == "plain":
-                continue
-            r = self.ratios(arm, 1)
-            rows.append(
-                f"| {self.case.name} | {arm} | {self.median(arm, 1):.1f} | "
-                f"{statistics.median(r):.3f} | {self.overhead_us(arm):.0f} |"
-            )
-        return rows
+    def breakdown_rows(self) -> list[list[str]]:
+        return [
+            [
+                self.case.name,
+                arm,
+                f"{self.median(arm, 1):.1f}",
+                f"{statistics.median(self.ratios(arm, 1)):.3f}",
+                f"{self.overhead_us(arm):.0f}",
+            ]
+            for arm in self.arms
+            if arm != "plain"
+        ]
 
 
 def bench(
@@ -207,27 +204,24 @@ def bench(
     # One short untimed pass of each arm: imports, allocator and oneDNN warm-up.
     run_plain(case, 5, 2, root / "warm_p")
     run_gens(case, 5, 2, root / "warm_g")
-    names = ["plain", *variants]
-    for r in range(repeats):
-        order = names if r % 2 == 0 else names[::-1]  # alternate which arm goes first
-        for name in order:
-            torch.manual_seed(r)
-            out = root / f"{name.replace(' ', '_').replace(',', '').replace('/', '_')}{r}"
-            if name == "plain":
-                v = run_plain(case, steps, warmup, out)
-            else:
-                v = run_gens(case, steps, warmup, out, variant=name)
-            res.arms.setdefault(name, []).append(v)
-            print(
-                f"  {case.name} #{r} {name}: {v[0]:.1f} steps/s wall, {v[1]:.1f} per CPU s",
-                flush=True,
-            )
+    for r, name in common.interleave(["plain", *variants], repeats):
+        torch.manual_seed(r)
+        out = root / f"{name.replace(' ', '_').replace(',', '').replace('/', '_')}{r}"
+        if name == "plain":
+            v = run_plain(case, steps, warmup, out)
+        else:
+            v = run_gens(case, steps, warmup, out, variant=name)
+        res.arms.setdefault(name, []).append(v)
+        print(
+            f"  {case.name} #{r} {name}: {v[0]:.1f} steps/s wall, {v[1]:.1f} per CPU s",
+            flush=True,
+        )
     return res
 
 
 NOTES = """## Where the overhead went, and what was removed
 
-Profiled with `python scripts/benchmark.py --cases mlp_gan --profile` (cProfile of the gens arm)
+Profiled with `python -m benchmarks.speed --cases mlp_gan --profile` (cProfile of the gens arm)
 and with the `--breakdown` arms:
 
 - **Divergence guard, gradient check** (`gens.callbacks.divergence`): a `torch.isfinite` mask
@@ -251,17 +245,15 @@ and with the `--breakdown` arms:
 """
 
 
-def write_markdown(results: list[Result], extra: list[str], path: Path, args) -> None:
+def render(results: list[Result], extra: list[str], args) -> str:
     lines = [
         "# Framework overhead: `train.py` path vs a plain PyTorch loop",
         "",
-        f"Regenerate: `python scripts/benchmark.py --breakdown` ({args.repeats} interleaved "
+        f"{common.regenerate('benchmarks.speed', args.argv)} ({args.repeats} interleaved "
         "repeats per arm and case of the timed steps given in each row, after "
         f"{args.warmup} warm-up steps).",
         "",
-        f"Machine: {platform.machine()} CPU, {torch.get_num_threads()} torch thread(s), "
-        f"torch {torch.__version__}, Lightning {pl.__version__}, Python "
-        f"{platform.python_version()}; the machine's 2 cores are shared with other users.",
+        f"{common.machine(torch.get_num_threads())} The cores are shared with other users.",
         "",
         "A *step* is one training batch: one discriminator and one generator update for the "
         "GANs (n_critic=1), one optimizer update for flows. Both arms are timed from the start "
@@ -275,11 +267,23 @@ def write_markdown(results: list[Result], extra: list[str], path: Path, args) ->
         "is what the framework adds; wall time on this shared machine mostly measures the "
         "other users' load, and is reported for completeness.",
         "",
-        "| case | batch | timed steps | plain steps/CPU-s | gens steps/CPU-s | ratio, CPU time | "
-        "plain steps/s (wall) | gens steps/s (wall) | ratio, wall | overhead us/step | target "
-        "| met |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-        *[r.row() for r in results],
+        *common.table(
+            [
+                "case",
+                "batch",
+                "timed steps",
+                "plain steps/CPU-s",
+                "gens steps/CPU-s",
+                "ratio, CPU time",
+                "plain steps/s (wall)",
+                "gens steps/s (wall)",
+                "ratio, wall",
+                "overhead us/step",
+                "target",
+                "met",
+            ],
+            [r.row() for r in results],
+        ),
         "",
     ]
     rows = [row for r in results for row in r.breakdown_rows()]
@@ -290,22 +294,14 @@ def write_markdown(results: list[Result], extra: list[str], path: Path, args) ->
             "The gens arm again with parts switched off (same repeats, CPU time). "
             "*overhead* is the extra CPU time per step over the plain loop.",
             "",
-            "| case | arm | steps/CPU-s | ratio | overhead us/step |",
-            "|---|---|---|---|---|",
-            *rows,
+            *common.table(["case", "arm", "steps/CPU-s", "ratio", "overhead us/step"], rows),
             "",
         ]
-    lines += [
-        NOTES,
-        *extra,
-    ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-    print(f"wrote {path}")
+    return "\n".join([*lines, NOTES, *extra])
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__, PAGE)
     p.add_argument("--cases", default=",".join(CASES), help=f"subset of {list(CASES)}")
     p.add_argument("--steps", type=int, default=None, help="timed steps (default: per case)")
     p.add_argument("--warmup", type=int, default=5)
@@ -315,8 +311,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--breakdown", action="store_true", help="also time the gens arm with parts switched off"
     )
-    p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "speed.md"))
-    args = p.parse_args(argv)
+    args = common.parse(p, argv, neutral=("breakdown",))
     torch.set_num_threads(args.threads)
     names = [c for c in args.cases.split(",") if c]
     unknown = [n for n in names if n not in CASES]
@@ -340,7 +335,7 @@ def main(argv: list[str] | None = None) -> None:
         for n in names:
             if CASES[n].extra is not None:
                 extra += CASES[n].extra(root)
-    write_markdown(results, extra, Path(args.out), args)
+    common.write_page(args.out, render(results, extra, args), echo=False)
 
 
 if __name__ == "__main__":
