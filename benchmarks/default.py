@@ -37,10 +37,10 @@ def raw_metrics(run_dir: Path) -> dict:
 
     ckpt = run_dir / "checkpoints" / "best.ckpt"
     model = load_model(ckpt if ckpt.is_file() else run_dir / "checkpoints" / "last.ckpt")
-    if getattr(model, "rejection", None) is None:
+    if getattr(getattr(model, "sampler", None), "rejection", None) is None:
         return {}
     dm = ToyDataModule(name="grid25")
-    x = model.sample(2500, generator=torch.Generator().manual_seed(1), rejection=False)
+    x = model.sample(2500, generator=torch.Generator().manual_seed(1), raw=True)
     return {f"raw/{k}": v for k, v in mode_metrics(x, dm.modes, dm.mode_std).items()}
 
 
@@ -77,9 +77,9 @@ def raw_lines(rows: list[dict]) -> list[str]:
         return []
     return [
         "The default samples through discriminator rejection sampling (Azadi et al. 2019,",
-        "`gens/gan/rejection.py`): a discriminator on Fourier features is fitted to the trained",
+        "`gens/sampling/rejection.py`): a discriminator on Fourier features is fitted to the trained",
         "EMA generator after training and rejects the samples it finds off the data. The same",
-        "checkpoints sampled directly (`sample(..., rejection=False)`, same test seed):",
+        "checkpoints sampled directly (`sample(..., raw=True)`, same test seed):",
         "",
         *common.table(
             ["", "modes", "high quality", "reverse KL"], [["generator alone", *cells(rows, "raw")]]

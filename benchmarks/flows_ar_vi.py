@@ -30,10 +30,16 @@ from benchmarks.common import adam_fit, n_params
 from gens.data import DigitsDataModule
 from gens.data.toy import sample_toy
 from gens.flows import FlowModel
-from gens.flows.autoregressive import made, maf
-from gens.flows.energy import EnergyFlow
-from gens.flows.vae import FlowVAE
-from gens.flows.vi_flows import planar_flow, radial_flow, sylvester_flow
+from gens.flows import (
+    EnergyFlow,
+    FlowVAE,
+    iaf,
+    made,
+    maf,
+    planar_flow,
+    radial_flow,
+    sylvester_flow,
+)
 
 PAGE = "flows_ar_vi.md"
 STORE = "flows_ar_vi_results.json"
@@ -272,7 +278,6 @@ def render_vae(r: dict) -> str:
 
 # --- energy --------------------------------------------------------------------------------------
 def run_energy(args) -> dict:
-    from gens.flows.autoregressive import iaf
 
     flows = {
         "planar K=32": (partial(planar_flow, num_layers=32), 1e-2),

@@ -32,15 +32,13 @@ ROWS: dict[str, list[str]] = {
     "gens gan_r1": ["model=gan_r1"],
 }
 # Rows trained at a budget of their own instead of --epochs/--lr/--schedule. gan_r1: half the
-# 14 epochs of `python train.py` at twice its lr (6e-4), cosine decay over the 7 epochs; on
+# 14 epochs of `python train.py` at twice its lr (6e-4), its cosine decay over the 7 epochs; on
 # grid25 seeds 0-1 this matched the 14-epoch recipe (25 modes, reverse KL 0.014 and 0.010,
 # against 0.020 and 0.017) in 2.6 min a run instead of 4.8, which keeps the benchmark within
 # its 60 minutes. At the recipe's own lr, 7 epochs lost modes (25 and 23).
 OWN_BUDGET = {
     "gens gan_r1": [
         "trainer.max_epochs=7",
-        "model.scheduler_g.T_max=7",
-        "model.scheduler_d.T_max=7",
         "model.optimizer_g.lr=6e-4",
         "model.optimizer_d.lr=6e-4",
     ]
@@ -49,8 +47,8 @@ OWN_BUDGET = {
 QUICK = {
     "gens gan_r1": [
         "trainer.max_epochs=1",
-        "model.rejection.steps=20",
-        "model.rejection.burn_in=500",
+        "model.sampling.rejection.steps=20",
+        "model.sampling.rejection.burn_in=500",
     ]
 }
 # Relative cost per run on one core, used to schedule the longest multiruns first: a row's
@@ -103,7 +101,6 @@ PUBLISHED = {
 # this budget on 2 free cores: see the wall time in docs/benchmarks/modes.md.
 EPOCHS = 1
 SEEDS = 5
-N_TRAIN = 100_000
 QUICK_BATCHES = 5  # --quick: +trainer.limit_train_batches
 COMMON = [
     "logger=csv",
@@ -145,26 +142,15 @@ def row_epochs(row: str, args) -> int:
     return args.epochs * int(row_setting(row, "model.discriminator.pack", 1))
 
 
-def generator_steps(row: str, args) -> int:
-    """G steps of a run: batches per epoch (drop_last) x epochs / n_critic."""
-    batch = int(row_setting(row, "data.batch_size", 100))
-    batches = QUICK_BATCHES if args.quick else N_TRAIN // batch
-    epochs = row_epochs(row, args)
-    return max(1, batches * epochs // int(row_setting(row, "model.n_critic", 1)))
-
-
 def schedule_overrides(row: str, args) -> list[str]:
-    """Cosine decay of both learning rates to 0 over the run, stepped after every G step."""
+    """Cosine decay of both learning rates to 0 over the run, stepped after every G step (the
+    schedule's length, the run's generator steps, comes from the trainer)."""
     if args.schedule == "constant":
         return []
-    sched = (
-        "{_target_:torch.optim.lr_scheduler.CosineAnnealingLR,_partial_:true,"
-        f"T_max:{generator_steps(row, args)}}}"
-    )
     return [
-        "+model.scheduler_interval=step",
-        f"model.scheduler_g={sched}",
-        f"model.scheduler_d={sched}",
+        "model.scheduler_interval=step",
+        "+schedule@model.scheduler_g=cosine",
+        "+schedule@model.scheduler_d=cosine",
     ]
 
 

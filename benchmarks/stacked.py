@@ -27,7 +27,7 @@ BUDGET = [
     "data.image_size=16",
     "data.n_train=20000",
     "model.generator.width=32",
-    "model.discriminator.discriminator.width=32",
+    "model.discriminator.width=32",
     "trainer.max_epochs=4",
     "callbacks.image_metrics=null",
     "callbacks.sample_plot=null",
@@ -85,11 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
             for name, model in ROWS.items():
-                # pack=2 needs the DCGAN discriminator's width under the wrapper's key
-                ov = [
-                    o.replace("discriminator.discriminator.", "discriminator.") for o in overrides
-                ]
-                m, wall = run(model, seed, overrides if name != "DCGAN" else ov, Path(tmp))
+                m, wall = run(model, seed, overrides, Path(tmp))
                 results.setdefault(name, []).append((m, wall))
                 print(
                     f"{name} seed {seed}: modes {m['test/modes']:.0f} kl {m['test/kl']:.3f} "

@@ -38,23 +38,23 @@ def test_verdict_checks_the_targets():
 
 
 def test_budget_overrides_follow_each_rows_setup():
-    """Cosine decay over exactly the run's generator steps (batches // n_critic; PacGAN's
-    batches are 100 packs, so m epochs keep the step count), the per-row learning rates, and
-    the own list (no cosine-per-step override) for the rows at their own budget."""
+    """Cosine decay per generator step over the run (its length derived by the model, see
+    tests/test_schedules.py), PacGAN's m epochs of 100-pack batches, the per-row learning
+    rates, and the own list (the recipe's own schedule) for the rows at their own budget."""
     args = type("Args", (), {"quick": False, "epochs": 2, "lr": 1e-3, "schedule": "cosine"})
 
     def get(row, key):
         overrides = modes_rows.budget_overrides(row, args)
         return [o.split("=", 1)[1] for o in overrides if o.startswith(key)]
 
-    assert "T_max:2000}" in get("GAN", "model.scheduler_g")[0]
+    assert get("GAN", "+schedule@model.scheduler_g") == ["cosine"]
+    assert get("GAN", "model.scheduler_interval") == ["step"]
     # PacGAN3: batches of 300 (100 packs of 3), 333 per epoch, 2 x 3 epochs
-    assert "T_max:1998}" in get("PacGAN3", "model.scheduler_d")[0]
+    assert get("PacGAN3", "+schedule@model.scheduler_d") == ["cosine"]
     assert get("PacGAN3", "trainer.max_epochs") == ["6"]
     assert get("PacGAN4", "trainer.max_epochs") == ["8"]
     assert modes_rows.row_setting("PacGAN4", "model.discriminator.pack", 1) == 4
     assert modes_rows.row_setting("GAN", "model.discriminator.maxout", 1) == 5  # nested config key
-    assert "T_max:400}" in get("WGAN-GP", "model.scheduler_g")[0]  # n_critic = 5
     assert modes_rows.row_setting("WGAN-GP", "model.n_critic", 1) == 5  # read from wgan_gp.yaml
     assert modes_rows.row_setting("PacGAN3", "data.batch_size", 100) == 300
     assert get("Unrolled GAN", "model.optimizer_g.lr") == ["0.001"]
@@ -64,10 +64,10 @@ def test_budget_overrides_follow_each_rows_setup():
     assert get("GAN", "trainer.max_epochs") == ["2"]
     assert get("Minibatch Disc.", "trainer.max_epochs") == ["2"]  # its D packs nothing
     own = modes_rows.budget_overrides("gens gan_r1", args)
-    assert "trainer.max_epochs=7" in own and "model.scheduler_g.T_max=7" in own
-    assert not any(o.startswith("+model.scheduler_interval") for o in own)
+    assert "trainer.max_epochs=7" in own
+    assert not any("schedule" in o for o in own)  # gan_r1's cosine follows the 7 epochs
     args.schedule = "constant"
-    assert get("GAN", "model.scheduler_g") == []
+    assert get("GAN", "+schedule@model.scheduler_g") == []
 
 
 def _check_table(text: str, rows: list[str], seeds: int):
