@@ -77,9 +77,9 @@ def raw_lines(rows: list[dict]) -> list[str]:
         return []
     return [
         "The default samples through discriminator rejection sampling (Azadi et al. 2019,",
-        "`gens/sampling/rejection.py`): a discriminator on Fourier features is fitted to the trained",
-        "EMA generator after training and rejects the samples it finds off the data. The same",
-        "checkpoints sampled directly (`sample(..., raw=True)`, same test seed):",
+        "`gens/sampling/rejection.py`): a discriminator on Fourier features is fitted to the",
+        "trained EMA generator after training and rejects the samples it finds off the data.",
+        "The same checkpoints sampled directly (`sample(..., raw=True)`, same test seed):",
         "",
         *common.table(
             ["", "modes", "high quality", "reverse KL"], [["generator alone", *cells(rows, "raw")]]

@@ -29,9 +29,9 @@ from benchmarks import common
 from benchmarks.common import adam_fit, n_params
 from gens.data import DigitsDataModule
 from gens.data.toy import sample_toy
-from gens.flows import FlowModel
 from gens.flows import (
     EnergyFlow,
+    FlowModel,
     FlowVAE,
     iaf,
     made,
