@@ -6,8 +6,9 @@ learning-rate schedule of a run (``budget_overrides``), read against the row's m
 
 from __future__ import annotations
 
-import yaml
+from omegaconf import OmegaConf
 
+from benchmarks import common
 from benchmarks.common import PACGAN4, ROOT, pm
 
 DATA = ("ring8", "grid25")
@@ -121,19 +122,11 @@ def budget_overrides(row: str, args) -> list[str]:
 
 
 def row_setting(row: str, key: str, default):
-    """A row's value of ``key``: its own override, else its model config's, else ``default``."""
-    for o in ROWS[row]:
-        if o.startswith(f"{key}="):
-            return yaml.safe_load(o.split("=", 1)[1])
-    model = ROWS[row][0].split("=", 1)[1]
-    cfg = yaml.safe_load((ROOT / "configs" / "model" / f"{model}.yaml").read_text())
-    if not key.startswith("model."):
-        return default
-    for part in key.removeprefix("model.").split("."):
-        if not isinstance(cfg, dict) or part not in cfg:
-            return default
-        cfg = cfg[part]
-    return cfg
+    """A row's value of ``key`` in its composed config (its overrides on its model config, with
+    everything that config inherits), else ``default``."""
+    cfg = common.compose(ROWS[row])
+    value = OmegaConf.select(cfg, key, default=None)
+    return default if value is None else value
 
 
 def row_epochs(row: str, args) -> int:

@@ -35,7 +35,7 @@ def make_discriminator(pack: int) -> torch.nn.Module:
     body = partial(MLPDiscriminator, hidden=(200, 200, 200), maxout=5)
     if pack == 1:
         return body(data_shape=(2,))
-    return PackedDiscriminator(body, data_shape=(2,), pack=pack)
+    return PackedDiscriminator((2,), pack=pack, network=body)
 
 
 def train(pack: int, steps: int, window: int, seed: int = 0) -> list[float]:

@@ -61,7 +61,7 @@ def test_objectives_match_a_direct_computation(stochastic):
         return mu + (torch.log1p(torch.exp(s)) + 1e-4) * torch.randn(8, 3)
 
     torch.manual_seed(3)
-    loss_d, logs = m.d_objective(real, None)
+    loss_d, logs, _ = m.d_objective(real, None)
     torch.manual_seed(3)
     z = torch.randn(8, 3)
     pos = _d(m, real, encoder_pair_z())  # noise drawn in the module's order: z, then eps
@@ -89,7 +89,7 @@ def test_minimax_generator_loss_is_minus_the_discriminator_loss():
     m = _model(stochastic_encoder=False, loss={"d": "minimax", "g": "minimax"})
     real = torch.randn(8, 2)
     torch.manual_seed(5)
-    loss_d, _ = m.d_objective(real, None)
+    loss_d, _, _ = m.d_objective(real, None)
     torch.manual_seed(5)
     loss_g, _ = m.g_objective(real, None)
     torch.testing.assert_close(loss_g, -loss_d)

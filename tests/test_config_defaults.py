@@ -21,9 +21,19 @@ def _entries():
                     yield pytest.param(target, node, id=f"{path.stem}:{name}")
 
 
+def _parameters(cls) -> dict[str, inspect.Parameter]:
+    """The keyword arguments of ``cls``, through the bases its ``**kwargs`` forward to."""
+    out = {}
+    for klass in reversed(cls.__mro__):
+        init = klass.__dict__.get("__init__")
+        if init is not None:
+            out.update(inspect.signature(init).parameters)
+    return out
+
+
 @pytest.mark.parametrize("target,node", list(_entries()))
 def test_callback_yaml_values_equal_the_python_defaults(target, node):
-    params = inspect.signature(get_class(target)).parameters
+    params = _parameters(get_class(target))
     for key in node:
         if key.startswith("_") or OmegaConf.is_interpolation(node, key):
             continue

@@ -94,7 +94,8 @@ def test_gan_gradients_are_the_average_of_local_gradients(tmp_path):
     for b in range(len(recs[0]["batches"])):
         for m, rec in zip(models, recs):
             m.zero_grad(set_to_none=True)
-            m.d_objective(rec["batches"][b], None)[0].backward()
+            loss, logs, judged = m.d_objective(rec["batches"][b], None)
+            m._regularize("d", m.d_steps, loss, logs, judged).backward()
         _sgd(models, d_params, _average_grads(models, d_params))
         for m, rec in zip(models, recs):
             m.d_steps += 1

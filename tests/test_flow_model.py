@@ -20,7 +20,6 @@ from gens.flows import (
     realnvp,
 )
 from gens.flows.transforms import to_levels
-from gens.module import DivergenceError
 from gens.utils.errors import ConfigError, IncompatibleDataError
 
 ADAM = partial(torch.optim.Adam, lr=1e-3)
@@ -190,11 +189,15 @@ def test_actnorm_data_dependent_init_and_flag_in_state_dict():
     torch.testing.assert_close(fresh(x * 3)[0], an(x * 3)[0])  # no re-initialization
 
 
-def test_divergence_guard_names_the_loss():
+def test_a_nan_loss_is_named_for_the_divergence_guard():
+    """The guard (tests/reliability/test_divergence.py) stops before the optimizer step and
+    names the loss the model found non-finite."""
     model = FlowModel(VECTOR_FLOWS["realnvp"], ADAM, data_shape=(2,))
     x = torch.full((4, 2), float("nan"))
-    with pytest.raises(DivergenceError, match="train/nll"):
-        model.training_step((x, torch.zeros(4, dtype=torch.long)), 0)
+    model.training_step((x, torch.zeros(4, dtype=torch.long)), 0)
+    assert "train/nll=nan" in model.nonfinite_loss
+    model.training_step((torch.zeros(4, 2), torch.zeros(4, dtype=torch.long)), 1)
+    assert model.nonfinite_loss == ""
 
 
 def test_errors_are_clear():

@@ -43,12 +43,12 @@ PAPER = {
         "cifar10",
         {
             "data.batch_size": 64,
-            "model.gp_weight": 10.0,
+            "model.regularizers.gp.weight": 10.0,
             "model.n_critic": 5,
             "model.optimizer_d.lr": 1e-4,
             "model.optimizer_d.betas": [0.0, 0.9],
             "model.discriminator.image.norm": "layer",
-            "model.scheduler_g.total_iters": 100000,
+            "model.scheduler_g._target_": "gens.optim.LinearDecay",
         },
     ),
     "lsgan_lsun": (

@@ -146,7 +146,7 @@ def test_began_objectives_follow_the_paper():
     x = torch.rand(6, 1, 16, 16) * 2 - 1
     l_direct = (x - m.discriminator(x)).abs().mean()
     assert m.recon_loss(x).item() == pytest.approx(l_direct.item(), rel=1e-6)
-    loss_d, logs = m.d_objective(x, None)
+    loss_d, logs, _ = m.d_objective(x, None)
     assert loss_d.item() == pytest.approx((logs["l_real"] - 0.3 * logs["l_fake"]).item(), 1e-6)
     loss_g, glogs = m.g_objective(x, None)
     expect_k = min(max(0.3 + 0.01 * (0.7 * logs["l_real"].item() - loss_g.item()), 0), 1)

@@ -14,7 +14,7 @@ CASES = {
     "unrolled_gan": ["model=unrolled_gan", "model.unroll_steps=2"],
     "veegan": ["model=veegan"],
     "minibatch_disc": ["model=minibatch_disc"],
-    "minibatch_disc_init": ["model=minibatch_disc", "+model.discriminator.data_init=true"],
+    "minibatch_disc_init": ["model=minibatch_disc", "model.discriminator.data_init=true"],
     "minibatch_stddev": ["model=minibatch_disc", "model.discriminator.kind=stddev"],
     "unrolled_gan_generator_loss": [
         "model=unrolled_gan",

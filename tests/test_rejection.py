@@ -227,3 +227,34 @@ def test_validation_during_fit_scores_the_raw_generator(cfg_factory):
     with pytest.raises(ConfigError, match="not fitted"):
         sampler._use_rejection(model, None, True)
     assert not sampler._use_rejection(model, False, True)
+
+
+def test_the_final_figure_shows_the_scored_samples_beside_the_raw_generator(
+    cfg_factory, monkeypatch
+):
+    """samples/final.png draws exactly what test/modes, test/hq, test/rkl scored (rejection
+    sampled), and the raw generator beside it, both labelled."""
+    import gens.callbacks.samples as samples_module
+    import gens.callbacks.vector_metrics as vector_module
+    from gens.train import train
+
+    scored, drawn = [], []
+    mode_metrics = vector_module.mode_metrics
+
+    def spy_metrics(x, *args, **kwargs):
+        scored.append(x.detach().cpu().clone())
+        return mode_metrics(x, *args, **kwargs)
+
+    def spy_panels(panels, path, real=None):
+        drawn.append((path, panels))
+
+    monkeypatch.setattr(vector_module, "mode_metrics", spy_metrics)
+    monkeypatch.setattr(samples_module, "save_sample_panels", spy_panels)
+    cfg = cfg_factory(["model=gan_r1", "data=grid25", "data.n_train=2000", *SMALL])
+    train(cfg)
+    path, panels = drawn[-1]
+    assert path.name == "final.png"
+    (label, x), (raw_label, raw) = panels
+    assert "rejection" in label and raw_label == "raw generator"
+    torch.testing.assert_close(x, scored[-1])  # the test stage's samples, not a new draw
+    assert not torch.equal(raw, x)

@@ -29,7 +29,7 @@ def _model(cls=UnrolledGAN, **kw):
 
 def _d_step(model, opt, real):
     """One real discriminator step, so the optimizer has moments to replay."""
-    loss, _ = GAN.d_objective(model, real, None)
+    loss, _, _ = GAN.d_objective(model, real, None)
     opt.zero_grad()
     loss.backward()
     opt.step()

@@ -39,7 +39,7 @@ def test_veegan_objectives_match_algorithm_1():
     m = _model(recon_weight=0.5)
     real = torch.randn(8, 2)
     torch.manual_seed(3)
-    loss_d, _ = m.d_objective(real, None)
+    loss_d, _, _ = m.d_objective(real, None)
     torch.manual_seed(3)
     z = torch.randn(8, 3)
     pos = m.discriminator.inner(torch.cat([m.generator(z), z], 1))

@@ -21,10 +21,32 @@ log = get_logger(__name__)
 
 
 class ModelCheckpoint(pl.callbacks.ModelCheckpoint):
-    def __init__(self, *args, monitor: str | None = None, **kwargs):
-        if monitor is None:
-            kwargs["save_top_k"] = 0
-        super().__init__(*args, monitor=monitor, **kwargs)
+    """Lightning's callback with gens' defaults: ``best.ckpt`` on ``monitor`` (minimized),
+    ``last.ckpt`` always, checked every epoch."""
+
+    def __init__(
+        self,
+        dirpath: str | None = None,
+        filename: str = "best",
+        monitor: str | None = None,
+        mode: str = "min",
+        save_last: bool = True,
+        save_top_k: int = 1,
+        auto_insert_metric_name: bool = False,
+        every_n_epochs: int = 1,
+        **kwargs,
+    ):
+        super().__init__(
+            dirpath=dirpath,
+            filename=filename,
+            monitor=monitor,
+            mode=mode,
+            save_last=save_last,
+            save_top_k=save_top_k if monitor is not None else 0,
+            auto_insert_metric_name=auto_insert_metric_name,
+            every_n_epochs=every_n_epochs,
+            **kwargs,
+        )
         self._missing_warned = False
 
     def _save_topk_checkpoint(self, trainer, monitor_candidates) -> None:

@@ -15,6 +15,9 @@ __all__ = ["RichProgressBar"]
 
 
 class RichProgressBar(_RichProgressBar):
+    def __init__(self, refresh_rate: int = 10, leave: bool = False, **kwargs):
+        super().__init__(refresh_rate=refresh_rate, leave=leave, **kwargs)
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         done = batch_idx + 1
         if done % max(1, self.refresh_rate) == 0 or done >= self.total_train_batches:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytorch_lightning as pl
 import torch
 
 from gens.data.base import GensDataModule
@@ -15,7 +16,7 @@ from gens.data.checks import require_files
 from gens.gan import GAN
 from gens.utils.ckpt_io import AtomicCheckpointIO
 
-__all__ = ["BreakingGAN", "SlowCheckpointIO", "NpyFolderData"]
+__all__ = ["BreakingGAN", "SlowCheckpointIO", "NpyFolderData", "StopAfterEpochs"]
 
 
 class BreakingGAN(GAN):
@@ -80,8 +81,8 @@ class NpyFolderData(GensDataModule):
 
     kind = "vector"
 
-    def __init__(self, root: str, batch_size: int = 100, seed: int = 0):
-        super().__init__(batch_size=batch_size, seed=seed)
+    def __init__(self, root: str, batch_size: int = 100, seed: int = 0, monitor=None):
+        super().__init__(batch_size=batch_size, seed=seed, monitor=monitor)
         self.files = require_files(
             root, ["*.npy"], "npy folder", "write (N, D) float arrays as .npy files there"
         )
@@ -101,3 +102,15 @@ class NpyFolderData(GensDataModule):
 
     def test_dataloader(self):
         return self._loader((self.x, self.y), train=False)
+
+
+class StopAfterEpochs(pl.Callback):
+    """Ends a fit after ``epochs`` epochs whatever its budget: a run preempted at an epoch
+    boundary, whose ``last.ckpt`` a resume continues within the same budget."""
+
+    def __init__(self, epochs: int = 1):
+        self.epochs = int(epochs)
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        if trainer.current_epoch + 1 >= self.epochs:
+            trainer.should_stop = True

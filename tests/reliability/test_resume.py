@@ -91,7 +91,12 @@ def check_exact_resume(cfg_factory, model_overrides: list[str]) -> None:
 
     full = cfg_factory([*base, "trainer.max_epochs=2"], sub="full")
     train(full)
-    first = cfg_factory([*base, "trainer.max_epochs=1"], sub="first")
+    # the same run, preempted after its first epoch (schedules span the run's whole budget)
+    stop = [
+        "+callbacks.stop._target_=tests.reliability.helpers.StopAfterEpochs",
+        "+callbacks.stop.epochs=1",
+    ]
+    first = cfg_factory([*base, "trainer.max_epochs=2", *stop], sub="first")
     train(first)
     ckpt = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
     resumed = cfg_factory([*base, "trainer.max_epochs=2", f"ckpt_path={ckpt}"], sub="resumed")
