@@ -140,3 +140,17 @@ class GensDataModule(pl.LightningDataModule):
             rank=rank,
             world_size=world,
         )
+
+    def split_loader(self, split: str, train: bool):
+        """The loader of one split (``train`` shuffles and drops the last partial batch);
+        in-memory sets serve ``self.splits[split]``."""
+        return self._loader(self.splits[split], train)
+
+    def train_dataloader(self):
+        return self.split_loader("train", True)
+
+    def val_dataloader(self):
+        return self.split_loader("val", False)
+
+    def test_dataloader(self):
+        return self.split_loader("test", False)

@@ -104,12 +104,3 @@ class DigitsDataModule(GensDataModule):
         }
         self.indices = parts  # positions in scikit-learn's order
         self.splits = {k: (x[i].contiguous(), y[i].contiguous()) for k, i in parts.items()}
-
-    def train_dataloader(self):
-        return self._loader(self.splits["train"], train=True)
-
-    def val_dataloader(self):
-        return self._loader(self.splits["val"], train=False)
-
-    def test_dataloader(self):
-        return self._loader(self.splits["test"], train=False)

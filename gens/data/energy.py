@@ -153,11 +153,7 @@ class EnergyDataModule(GensDataModule):
     def log_partition(self) -> float:
         return log_partition(self.energy, self.bound)
 
-    def train_dataloader(self):
-        return _Placeholders(self.steps_per_epoch, self.batch_size)
-
-    def val_dataloader(self):
-        return _Placeholders(1, self.eval_batch_size)
-
-    def test_dataloader(self):
+    def split_loader(self, split: str, train: bool):
+        if train:
+            return _Placeholders(self.steps_per_epoch, self.batch_size)
         return _Placeholders(1, self.eval_batch_size)

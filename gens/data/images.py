@@ -176,7 +176,7 @@ class ImageDataModule(GensDataModule):
         keep, held = split_indices(n, self.n_val, self.seed)
         return Subset(dataset, keep), Subset(dataset, held)
 
-    def _dataloader(self, split: str, train: bool) -> DataLoader:
+    def split_loader(self, split: str, train: bool) -> DataLoader:
         ds = self.datasets[split]
         bs = self.batch_size if train else self.eval_batch_size
         if train and bs > len(ds):
@@ -194,12 +194,3 @@ class ImageDataModule(GensDataModule):
             persistent_workers=self.persistent_workers,
             generator=torch.Generator().manual_seed(self.seed) if train else None,
         )
-
-    def train_dataloader(self):
-        return self._dataloader("train", True)
-
-    def val_dataloader(self):
-        return self._dataloader("val", False)
-
-    def test_dataloader(self):
-        return self._dataloader("test", False)

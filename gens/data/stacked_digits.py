@@ -48,30 +48,14 @@ class StackedDigitsDataModule(DigitsDataModule):
 
     def __init__(
         self,
-        image_size: int = 32,
         n_train: int = 100_000,
         n_val: int = 2_600,
         n_test: int = 26_000,
         digits_n_val: int = 200,
         digits_n_test: int = 300,
-        batch_size: int = 64,
-        eval_batch_size: int | None = None,
-        interpolation: str = "bilinear",
-        quantize: bool = True,
-        seed: int = 0,
-        monitor: str | None = None,
+        **kwargs,
     ):
-        super().__init__(
-            image_size=image_size,
-            n_val=digits_n_val,
-            n_test=digits_n_test,
-            batch_size=batch_size,
-            eval_batch_size=eval_batch_size,
-            interpolation=interpolation,
-            quantize=quantize,
-            seed=seed,
-            monitor=monitor,
-        )
+        super().__init__(n_val=digits_n_val, n_test=digits_n_test, **kwargs)
         for key, val in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
             if int(val) < 1:
                 raise ConfigError(f"data.{key} must be >= 1, got {val}")
@@ -95,7 +79,7 @@ class StackedDigitsDataModule(DigitsDataModule):
         idx, y = self.stacks[split]
         return self.splits[split][0][idx].flatten(1, 2), y
 
-    def _stacked_loader(self, split: str, train: bool) -> StackedLoader:
+    def split_loader(self, split: str, train: bool) -> StackedLoader:
         idx, y = self.stacks[split]
         rank, world = self._rank_world()
         if train and self.batch_size * world > len(idx):
@@ -114,12 +98,3 @@ class StackedDigitsDataModule(DigitsDataModule):
             rank=rank,
             world_size=world,
         )
-
-    def train_dataloader(self):
-        return self._stacked_loader("train", True)
-
-    def val_dataloader(self):
-        return self._stacked_loader("val", False)
-
-    def test_dataloader(self):
-        return self._stacked_loader("test", False)

@@ -117,12 +117,3 @@ class ToyDataModule(GensDataModule):
         for i, split in enumerate(("train", "val", "test")):
             if split not in self.splits:
                 self.splits[split] = sample_toy(self.name, self.sizes[split], self.seed * 3 + i)
-
-    def train_dataloader(self):
-        return self._loader(self.splits["train"], train=True)
-
-    def val_dataloader(self):
-        return self._loader(self.splits["val"], train=False)
-
-    def test_dataloader(self):
-        return self._loader(self.splits["test"], train=False)

@@ -34,9 +34,8 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from gens.gan import losses as L  # noqa: N812
-from gens.gan.game import GAN
+from gens.gan.joint import JointGAN
 from gens.gan.regularizers import Judged
-from gens.nets.joint import JointDiscriminator
 from gens.utils.errors import ConfigError
 
 __all__ = ["BiGAN", "encoder_loss_for"]
@@ -61,7 +60,7 @@ def encoder_loss_for(g_loss_fn: Callable) -> Callable[[torch.Tensor], torch.Tens
     return _ENCODER_LOSSES[g_loss_fn]
 
 
-class BiGAN(GAN):
+class BiGAN(JointGAN):
     """Args (beyond ``GAN``'s):
     encoder: factory ``(data_shape=, latent_dim=) -> nn.Module`` mapping x to ``latent_dim``
         outputs (e.g. ``gens.nets.MLPReconstructor``); built with twice ``latent_dim`` outputs
@@ -76,23 +75,12 @@ class BiGAN(GAN):
 
     def __init__(
         self,
-        generator: Callable[..., nn.Module],
-        discriminator: Callable[..., nn.Module],
-        optimizer_g,
-        optimizer_d,
-        *,
+        *args,
         encoder: Callable[..., nn.Module],
         stochastic_encoder: bool = True,
         **kwargs,
     ):
-        if kwargs.get("conditional"):
-            raise ConfigError("ALI/BiGAN here is unconditional; set model.conditional=false")
-
-        def joint(data_shape, num_classes=None):
-            # built inside GAN.__init__, after it has resolved self.latent_dim
-            return JointDiscriminator(discriminator, data_shape, self.latent_dim)
-
-        super().__init__(generator, joint, optimizer_g, optimizer_d, **kwargs)
+        super().__init__(*args, **kwargs)
         self.encoder_loss_fn = encoder_loss_for(self.g_loss_fn)
         self.stochastic_encoder = bool(stochastic_encoder)
         out = self.latent_dim * (2 if self.stochastic_encoder else 1)

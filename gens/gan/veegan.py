@@ -23,15 +23,14 @@ from itertools import chain
 import torch
 from torch import nn
 
-from gens.gan.game import GAN
+from gens.gan.joint import JointGAN
 from gens.gan.regularizers import Judged
-from gens.nets.joint import JointDiscriminator
 from gens.utils.errors import ConfigError
 
 __all__ = ["VEEGAN"]
 
 
-class VEEGAN(GAN):
+class VEEGAN(JointGAN):
     """Args (beyond ``GAN``'s):
     reconstructor: factory ``(data_shape=, latent_dim=) -> nn.Module`` mapping x to z.
     recon_weight: lambda, the weight of the z-space reconstruction term.
@@ -42,25 +41,14 @@ class VEEGAN(GAN):
 
     def __init__(
         self,
-        generator: Callable[..., nn.Module],
-        discriminator: Callable[..., nn.Module],
-        optimizer_g,
-        optimizer_d,
-        *,
+        *args,
         reconstructor: Callable[..., nn.Module],
         recon_weight: float = 1.0,
         **kwargs,
     ):
-        if kwargs.get("conditional"):
-            raise ConfigError("VEEGAN here is unconditional; set model.conditional=false")
         if float(recon_weight) < 0:
             raise ConfigError(f"model.recon_weight must be >= 0, got {recon_weight}")
-        latent_dim = int(kwargs.get("latent_dim", 64))
-
-        def joint(data_shape, num_classes=None):
-            return JointDiscriminator(discriminator, data_shape, latent_dim)
-
-        super().__init__(generator, joint, optimizer_g, optimizer_d, **kwargs)
+        super().__init__(*args, **kwargs)
         self.recon_weight = float(recon_weight)
         self.reconstructor = reconstructor(data_shape=self.data_shape, latent_dim=self.latent_dim)
 

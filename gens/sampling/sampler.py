@@ -163,19 +163,8 @@ class GeneratorSampler(nn.Module):
         return ", ".join(parts) or "the generator"
 
     @torch.no_grad()
-    def sample(
-        self,
-        gan,
-        n: int,
-        y: torch.Tensor | None = None,
-        z: torch.Tensor | None = None,
-        truncation: float | None = None,
-        use_ema: bool = True,
-        generator: torch.Generator | None = None,
-        batch_size: int = 1000,
-        rejection: bool | None = None,
-        raw: bool = False,
-    ) -> torch.Tensor:
+    def sample(self, gan, n, y, z, truncation, use_ema, generator, batch_size, rejection, raw):
+        """The pipeline behind ``GAN.sample`` (see its arguments there)."""
         net = self.network(gan.generator, use_ema)
         t = None if raw else (self.truncation if truncation is None else float(truncation))
         if z is not None:  # each given latent maps to its own sample: no resampling
