@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from gens.callbacks.periodic import PeriodicFigure
-from gens.callbacks.seeds import eval_generator
+from gens.callbacks.seeds import evaluation_samples
 from gens.utils.logging import log_image
 from gens.utils.plots import save_sample_panels, save_samples_figure
 
@@ -66,12 +66,11 @@ class SamplePlot(PeriodicFigure):
         if not trainer.is_global_zero:
             return
         n = self._count(pl_module)
-        x = pl_module.sample(n, generator=eval_generator(pl_module, self.seed, "test")).cpu()
+        x = evaluation_samples(trainer, pl_module, n, self.seed, "test").cpu()
         panels = [("samples (as scored by test/*)", x)]
         sampler = getattr(pl_module, "sampler", None)
         if sampler is not None and sampler.changes_samples(pl_module):
-            g = eval_generator(pl_module, self.seed, "test")
-            raw = pl_module.sample(n, generator=g, raw=True).cpu()
+            raw = evaluation_samples(trainer, pl_module, n, self.seed, "test", raw=True).cpu()
             panels = [("sampled: " + sampler.describe(pl_module), x), ("raw generator", raw)]
         path = self.dirpath / "final.png"
         save_sample_panels(panels, path, real=self._real(trainer, pl_module))

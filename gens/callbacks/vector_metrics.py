@@ -4,15 +4,15 @@
   samples, the VEEGAN / PacGAN protocol (``val/modes``, ``val/hq``, ``val/rkl``);
 - every vector set: MMD^2 between ``n`` samples and the held-out split (``val/mmd``).
 
-Samples come from ``gens.callbacks.seeds.eval_generator`` (a different seed for test), never
-from the global RNG, so evaluation does not change the training trajectory.
+Samples come from ``gens.callbacks.seeds.evaluation_samples`` (a different seed for test),
+never from the global RNG, so evaluation does not change the training trajectory.
 """
 
 from __future__ import annotations
 
 import pytorch_lightning as pl
 
-from gens.callbacks.seeds import eval_generator
+from gens.callbacks.seeds import evaluation_samples
 from gens.metrics.mmd import mmd2
 from gens.metrics.modes import mode_metrics
 
@@ -27,7 +27,7 @@ class VectorMetrics(pl.Callback):
         dm = trainer.datamodule
         if dm is None or getattr(dm, "kind", None) != "vector" or not hasattr(pl_module, "sample"):
             return {}
-        x = pl_module.sample(self.n, generator=eval_generator(pl_module, self.seed, split))
+        x = evaluation_samples(trainer, pl_module, self.n, self.seed, split)
         out = {}
         if getattr(dm, "modes", None) is not None:
             out.update(mode_metrics(x, dm.modes, dm.mode_std, self.n_std))
