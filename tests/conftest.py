@@ -36,6 +36,10 @@ TINY = [
 ]
 
 
+# ... and what the in-process entry-point runs add: less data, no sample figures
+FAST = [*TINY, "data.n_train=2000", "callbacks.sample_plot=null"]
+
+
 def compose_cfg(overrides: list[str], out_dir: Path, tiny: bool = True) -> DictConfig:
     """Compose ``train.yaml`` with overrides; the run directory is ``out_dir``."""
     GlobalHydra.instance().clear()
@@ -80,3 +84,60 @@ def run_cli(args: list[str], cwd: Path, timeout: int = 600, script: str = "train
         text=True,
         timeout=timeout,
     )
+
+
+class Result:
+    def __init__(self, code: int, out: str, err: str, run_dir: Path):
+        self.code, self.out, self.err, self.run_dir = code, out, err, run_dir
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [ln for ln in self.err.splitlines() if ln.startswith("gens:")]
+
+
+def _run_entry(main, argv: list[str], capsys, monkeypatch, root: Path) -> tuple[int, str, str]:
+    """Call a Hydra entry point ``main`` with ``argv`` in this process, as its console command
+    would (importing torch once for the whole suite instead of once per subprocess)."""
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setenv("GENS_ROOT", str(root))
+    GlobalHydra.instance().clear()
+    capsys.readouterr()
+    code = 0
+    try:
+        main()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    finally:
+        GlobalHydra.instance().clear()
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+@pytest.fixture
+def run_main(tmp_path, capsys, monkeypatch):
+    """``run_main(["model=gan", ...], name="a")``: ``python train.py ...`` in this process;
+    returns exit code, stdout, stderr and the run directory."""
+    from gens.train import main
+
+    def run(args: list[str], name: str = "run", fast: bool = True) -> Result:
+        run_dir = tmp_path / name
+        argv = ["train.py", *(FAST if fast else []), *args, f"hydra.run.dir={run_dir}"]
+        code, out, err = _run_entry(main, argv, capsys, monkeypatch, tmp_path)
+        return Result(code, out, err, run_dir)
+
+    return run
+
+
+@pytest.fixture
+def run_tool(tmp_path, capsys, monkeypatch):
+    """``run_tool("sample", ["n=10", ...])``: a ``gens-<tool>`` command in this process, run
+    from ``tmp_path``; returns exit code, stdout, stderr."""
+    import importlib
+
+    def run(tool: str, args: list[str]) -> Result:
+        monkeypatch.chdir(tmp_path)
+        main = importlib.import_module(f"gens.cli.{tool}").main
+        code, out, err = _run_entry(main, [tool, *args], capsys, monkeypatch, tmp_path)
+        return Result(code, out, err, tmp_path)
+
+    return run

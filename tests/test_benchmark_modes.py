@@ -84,6 +84,7 @@ def _check_table(text: str, rows: list[str], seeds: int):
     assert "PacGAN4 (PacGAN paper) | 24.8 ± 0.2 | 93.6 ± 0.6 % | 0.04 ± 0.01" in text
 
 
+@pytest.mark.slow
 def test_quick_benchmark_writes_the_table(tmp_path):
     out = tmp_path / "modes.md"
     rows = ["GAN", "PacGAN2", "gens gan_r1"]

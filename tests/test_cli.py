@@ -73,11 +73,18 @@ CASES = [
 
 
 @pytest.mark.parametrize(("tool", "args", "message"), CASES)
-def test_bad_options_are_one_line_errors(tool, args, message, tmp_path):
-    proc = run_cli(args, tmp_path, script=f"scripts/{tool}.py")
+def test_bad_options_are_one_line_errors(tool, args, message, run_tool, tmp_path):
+    r = run_tool(tool, args)
+    assert r.code == 2, r.err[-2000:]
+    assert r.err.startswith("gens: error: ") and r.err.count("\n") == 1, r.err
+    assert message in r.err
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
+
+
+def test_a_bad_option_is_one_line_from_the_real_command(tmp_path):
+    proc = run_cli(["ckpt_path=x.ckpt", "n=ten"], tmp_path, script="scripts/sample.py")
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stderr.startswith("gens: error: ") and proc.stderr.count("\n") == 1, proc.stderr
-    assert message in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
 

@@ -111,6 +111,7 @@ def test_gan_gradients_are_the_average_of_local_gradients(tmp_path):
     _assert_state(recs[1]["final"], recs[0]["final"])
 
 
+@pytest.mark.slow
 def test_automatic_optimization_averages_in_the_closure(tmp_path):
     """Automatic optimization (flows): the average happens after the closure's backward; a
     parameter no rank uses keeps grad None (no step), one used on rank 1 only gets half its
@@ -169,6 +170,7 @@ def _check_checkpoint(ckpt: Path):
     return model
 
 
+@pytest.mark.slow
 def test_ddp_sim_gan_with_ema_trains_loads_and_resumes(tmp_path):
     args = ["model=gan", "data=grid25", "data.n_train=2000", "model.sampling.ema_decay=0.9"]
     ckpt = _train(tmp_path / "a", args)
@@ -182,10 +184,11 @@ def test_ddp_sim_gan_with_ema_trains_loads_and_resumes(tmp_path):
     "args",
     [
         pytest.param(["model=realnvp", "data=moons", "data.n_train=2000"], id="realnvp-auto-opt"),
-        pytest.param(DCGAN_SMALL, id="dcgan-batchnorm"),
+        pytest.param(DCGAN_SMALL, id="dcgan-batchnorm", marks=pytest.mark.slow),
         pytest.param(
             ["model=wgan_gp", "data=grid25", "data.n_train=2000", "model.n_critic=2"],
             id="wgan_gp-n_critic-gp",
+            marks=pytest.mark.slow,
         ),
     ],
 )

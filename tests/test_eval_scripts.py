@@ -127,6 +127,7 @@ def test_interpolate_script(ckpt, tmp_path):
         assert (tmp_path / name).stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_interpolate_help_examples_work(ckpt, tmp_path):
     """The commands ``--help`` shows, run as shown (with a checkpoint and its samples)."""
     proc = _ok(run_cli(["--help"], tmp_path, script="scripts/interpolate.py"))

@@ -17,6 +17,21 @@ EXPERIMENTS = {
 
 
 @pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
+def test_paper_flow_experiment_builds_at_full_size(cfg_factory, tmp_path, experiment):
+    """Composes with its data set on disk and builds the paper-size flow (fast_dev_run of the
+    same config: the slow test below)."""
+    from gens.train import build
+
+    data = EXPERIMENTS[experiment]
+    cfg = cfg_factory([f"experiment={experiment}", *make_fake(data, tmp_path / "data")])
+    dm, model = build(cfg)
+    size = 64 if data == "celeba" else 32
+    assert tuple(dm.shape) == (3, size, size) and model.data_shape == (3, size, size)
+    assert sum(p.numel() for p in model.parameters()) > 1_000_000  # paper scale, not a toy
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
 def test_paper_flow_experiment_fast_dev_run(cfg_factory, tmp_path, experiment):
     data = EXPERIMENTS[experiment]
     overrides = make_fake(data, tmp_path / "data")

@@ -132,6 +132,7 @@ def _init_on_rank(rank: int, world: int, init_file: str, out_dir: str) -> None:
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_minibatch_data_init_agrees_across_ddp_ranks(tmp_path):
     """Under DDP every rank sees another first batch; the init averages over ranks, so the
     replicas start (and stay) identical."""

@@ -143,6 +143,7 @@ def test_channels_last_applies_to_conv_weights(cfg_factory):
     assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
 
 
+@pytest.mark.slow
 def test_compile_mlp_gan_on_cpu(cfg_factory):
     """torch.compile (in place: same state-dict keys) on a tiny MLP GAN; WGAN-GP's critic is
     left eager because AOTAutograd has no double backward for the penalty."""

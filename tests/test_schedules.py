@@ -94,6 +94,9 @@ def test_default_recipe_decays_both_rates_to_zero_over_any_budget(cfg_factory, i
             "data.n_train=1000",
             "model.sampling.rejection.steps=10",
             "model.sampling.rejection.burn_in=200",
+            "model.sampling.standing_stats=0",
+            "trainer.limit_val_batches=0",
+            "callbacks.sample_plot=null",
             "test=false",
         ]
     )

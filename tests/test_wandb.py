@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from gens.train import finish_wandb, train
 from gens.utils.wandb import wandb_logged_in
 
 
+@pytest.mark.slow
 def test_wandb_offline_run_writes_files_and_image(cfg_factory, monkeypatch, tmp_path):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.delenv("WANDB_MODE", raising=False)
