@@ -4,10 +4,10 @@
 - Checkpoints carry the model's config (``gens_meta``) so ``gens.utils.checkpoint.load_model``
   rebuilds any model from its checkpoint alone, plus the RNG states and model counters, so a
   resumed run continues exactly.
-- ``check_finite`` records a NaN/Inf loss before the optimizer step it would poison
-  (``nonfinite_loss``); ``gens.callbacks.DivergenceGuard`` reads it, checks the gradients, and
-  stops training with a message naming step and loss or skips the step
-  (``divergence.policy``).
+- ``check_finite`` records the losses of the coming optimizer step on the device
+  (``checked_losses``), without waiting for them; ``gens.callbacks.DivergenceGuard`` checks
+  them and the gradients, and stops training with a message naming step and loss or skips the
+  step (``divergence.policy``).
 - What callbacks need is declared, never guessed: ``monitor`` (the metric a best checkpoint
   tracks, from the model config), ``double_backward_networks`` (networks that gradient
   penalties differentiate twice, which ``torch.compile`` cannot).
@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -75,8 +76,8 @@ class GensModule(pl.LightningModule):
         #: the validation metric (minimized) a best checkpoint of this model tracks; None
         #: leaves it to the data config (``callbacks.model_checkpoint.monitor``)
         self.monitor = monitor
-        #: what the last ``check_finite`` found ("" when every loss was finite)
-        self.nonfinite_loss = ""
+        #: the losses of the last ``check_finite``: (names, values as one float32 tensor)
+        self.checked_losses: tuple[tuple[str, ...], torch.Tensor] | None = None
         self.gens_meta: dict[str, Any] = {}
         self._pending_rng: dict[str, Any] | None = None
 
@@ -199,16 +200,24 @@ class GensModule(pl.LightningModule):
             self._pending_rng = None
 
     # --- divergence -----------------------------------------------------------------------
-    def check_finite(self, losses: dict[str, torch.Tensor]) -> bool:
-        """Call before the optimizer step of these losses: True when every loss is finite.
-        Otherwise ``nonfinite_loss`` names them, and ``DivergenceGuard`` stops training or
-        skips that step before it applies."""
-        values = [v.detach().reshape(()) for v in losses.values() if torch.is_tensor(v)]
-        if not values or bool(torch.isfinite(torch.stack(values)).all()):
-            self.nonfinite_loss = ""
-            return True
-        bad = {
-            k: float(v) for k, v in losses.items() if torch.is_tensor(v) and not torch.isfinite(v)
-        }
-        self.nonfinite_loss = "non-finite loss " + ", ".join(f"{k}={v}" for k, v in bad.items())
-        return False
+    def check_finite(self, losses: dict[str, torch.Tensor]) -> None:
+        """Call before the optimizer step of these losses: records them (``checked_losses``)
+        for ``DivergenceGuard``, which stops training or skips that step when one is NaN/Inf.
+        Nothing here waits for the device."""
+        named = [
+            (k, v.detach().reshape(()).float()) for k, v in losses.items() if torch.is_tensor(v)
+        ]
+        if not named:
+            self.checked_losses = None
+            return
+        self.checked_losses = (tuple(k for k, _ in named), torch.stack([v for _, v in named]))
+
+    @property
+    def nonfinite_loss(self) -> str:
+        """The non-finite losses of the last ``check_finite`` ("" when all were finite); reading
+        it waits for the device."""
+        if self.checked_losses is None:
+            return ""
+        names, values = self.checked_losses
+        bad = [f"{k}={v}" for k, v in zip(names, values.tolist()) if not math.isfinite(v)]
+        return "non-finite loss " + ", ".join(bad) if bad else ""
