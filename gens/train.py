@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from gens.callbacks.divergence import DivergenceGuard
 from gens.callbacks.interrupt import GracefulInterrupt, TrainingInterrupted
 from gens.utils.checkpoint import read_checkpoint, restore_weights
+from gens.utils.divergence import DivergenceError
 from gens.utils.errors import CheckpointError, ConfigError, GensError
 from gens.utils.hydra_ddp import ddp_job_scope
 from gens.utils.io import write_json_atomic
@@ -239,7 +240,8 @@ def main(cfg: DictConfig) -> float | None:
         err = _unwrap(e)
         if not isinstance(err, GensError) or _is_multirun():
             raise
-        if not (output_dir / "checkpoints").exists():
+        # a run that diverged trained: its log says how far, so its directory stays
+        if not isinstance(err, DivergenceError) and not (output_dir / "checkpoints").exists():
             _remove_if_empty_run(output_dir)
         print(f"gens: error: {err}", file=sys.stderr)
         sys.exit(2)

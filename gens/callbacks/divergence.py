@@ -20,7 +20,7 @@ Two ways to act on the row (``divergence.mode``; ``auto`` picks by the model's d
 Policy ``stop`` raises ``DivergenceError`` naming step, loss or parameter and likely cause;
 ``skip`` drops that step with a warning and stops once one optimizer skipped ``max_skips``
 steps in a row. A loss that explodes while staying finite (``|loss| > max_loss`` at
-``patience`` checks in a row) stops training under either policy. Under fp16 mixed precision
+``patience`` of its checks in a row) stops training under either policy. Under fp16 mixed precision
 the GradScaler owns inf gradients (it skips those steps), so only losses are checked there.
 
 ``gens.train`` always adds it, from the ``divergence`` config key.
@@ -74,7 +74,7 @@ class DivergenceGuard(pl.Callback):
         self.max_loss = None if max_loss is None else float(max_loss)
         self.in_a_row: dict[int, int] = {}  # optimizer index -> skipped steps in a row
         self.skipped = 0
-        self.exploding = 0  # checks in a row with |loss| > max_loss
+        self.exploding: dict[str, int] = {}  # loss name -> checks in a row above max_loss
         self._names: dict[int, str] = {}
         self._skips: dict[int, StepSkip] = {}
         self._reader = LateRead(0)
@@ -178,7 +178,7 @@ class DivergenceGuard(pl.Callback):
         step, epoch, index, loss_names, param_names = meta
         module = self._module
         how = (
-            f"every update from that step on was skipped on the device (read up to {self.lag} "
+            f"Every update from that step on was skipped on the device (read up to {self.lag} "
             "optimizer steps later)"
             if late and self.policy == "stop"
             else "Stopped before the optimizer step"
@@ -204,20 +204,23 @@ class DivergenceGuard(pl.Callback):
         return True
 
     def _check_explosion(self, losses: list[float], names: tuple, step: int, epoch: int) -> None:
+        """Count, per loss, the checks in a row at which it was finite and above ``max_loss``
+        (per loss: in a game one player's loss may saturate at 0 while the other's explodes)."""
         if self.max_loss is None:
             return
-        big = [(abs(v), k) for k, v in zip(names, losses) if math.isfinite(v)]
-        worst = max(big, default=(0.0, ""))
-        if worst[0] <= self.max_loss:
-            self.exploding = 0
-            return
-        self.exploding += 1
-        if self.exploding >= self.patience:
-            what = (
-                f"loss {worst[1]}={worst[0]:.3g} in absolute value, above divergence.max_loss="
-                f"{self.max_loss:g} at {self.exploding} checks in a row"
-            )
-            raise DivergenceError(divergence_message(self._module, what, step, epoch, "Stopped"))
+        for name, value in zip(names, losses):
+            if not (math.isfinite(value) and abs(value) > self.max_loss):
+                self.exploding[name] = 0
+                continue
+            self.exploding[name] = run = self.exploding.get(name, 0) + 1
+            if run >= self.patience:
+                what = (
+                    f"loss {name}={value:.3g}, above divergence.max_loss={self.max_loss:g} in "
+                    f"absolute value at {run} checks in a row"
+                )
+                raise DivergenceError(
+                    divergence_message(self._module, what, step, epoch, "Stopped")
+                )
 
     def drain(self) -> None:
         """Read every row still on its way (waits for the device; once per epoch/checkpoint)."""
@@ -239,10 +242,10 @@ class DivergenceGuard(pl.Callback):
         return {
             "skipped": self.skipped,
             "in_a_row": [[k, v] for k, v in self.in_a_row.items()],
-            "exploding": self.exploding,
+            "exploding": [[k, v] for k, v in self.exploding.items()],
         }
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.skipped = int(state_dict.get("skipped", 0))
         self.in_a_row = {int(k): int(v) for k, v in state_dict.get("in_a_row", [])}
-        self.exploding = int(state_dict.get("exploding", 0))
+        self.exploding = {str(k): int(v) for k, v in state_dict.get("exploding", [])}
