@@ -29,7 +29,10 @@ class ActNorm(Transform):
         self.bias = nn.Parameter(torch.zeros(channels))
         self.logs = nn.Parameter(torch.zeros(channels))
         self.eps = eps
+        # checkpointed, and mirrored in a Python flag so that forward never reads the tensor
+        # (a host sync per layer and step on a GPU)
         self.register_buffer("initialized", torch.tensor(False))
+        self._pending_init = True
 
     def _view(self, p: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return p.view(1, -1, *([1] * (x.dim() - 2)))
@@ -47,9 +50,14 @@ class ActNorm(Transform):
         self.bias.copy_(-mean)
         self.logs.copy_(-torch.log(std + self.eps))
         self.initialized.fill_(True)
+        self._pending_init = False
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._pending_init = not bool(self.initialized)
 
     def forward(self, x, context=None):
-        if not bool(self.initialized) and len(x) > 1:
+        if self._pending_init and len(x) > 1:
             self.initialize(x)
         z = (x + self._view(self.bias, x)) * self._view(self.logs.exp(), x)
         return z, self.logs.sum().expand(len(x)) * _spatial(x)
