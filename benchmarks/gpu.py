@@ -46,6 +46,7 @@ FULL = {
     "fid_n": 10_000,
     "fid_batch": 500,
     "width": 64,
+    "flow_overrides": {"realnvp": [], "glow": []},
     "dry_run": False,
 }
 DRY = {
@@ -58,6 +59,14 @@ DRY = {
     "fid_n": 8,
     "fid_batch": 4,
     "width": 8,
+    "flow_overrides": {
+        "realnvp": ["model.transform.channels=8", "model.transform.blocks=1"],
+        "glow": [
+            "model.transform.levels=2",
+            "model.transform.depth=1",
+            "model.transform.channels=8",
+        ],
+    },
     "dry_run": True,
 }
 # the variants a dry run covers: every option once
@@ -248,7 +257,14 @@ def flows(s: dict, out: Path) -> list[dict]:
 
     rows = []
     for name in ("realnvp", "glow"):
-        cfg = _cfg([f"model={name}"], s, out / name, "32-true", s["flow_size"], s["flow_batch"])
+        cfg = _cfg(
+            [f"model={name}", *s["flow_overrides"][name]],
+            s,
+            out / name,
+            "32-true",
+            s["flow_size"],
+            s["flow_batch"],
+        )
         r = through_gens(cfg)
         dm, model = build(cfg)
         model = model.to(dm.device).eval()
