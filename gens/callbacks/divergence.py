@@ -95,7 +95,8 @@ class DivergenceGuard(pl.Callback):
             self.mode = "device" if pl_module.device.type == "cuda" else "host"
         self._reader = LateRead(self.lag if self.on_device else 0)
         self._stopped = torch.zeros((), dtype=torch.bool, device=pl_module.device)
-        if self.on_device:  # hooked before the first step, so that one is covered too
+        scaler = getattr(trainer.precision_plugin, "scaler", None)
+        if self.on_device and scaler is None:  # hooked before the first step, which it covers
             for opt in trainer.optimizers:
                 opt = getattr(opt, "optimizer", opt)
                 if id(opt) not in self._skips:

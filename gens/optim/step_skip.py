@@ -72,7 +72,8 @@ class StepSkip:
     def _after(self, optimizer, args, kwargs) -> None:
         flag, self.flag = self.flag, None
         if self.native:
-            if hasattr(optimizer, "found_inf"):
+            # only a flag armed here is taken back (a GradScaler removes its own)
+            if flag is not None and hasattr(optimizer, "found_inf"):
                 del optimizer.found_inf
             return
         saved, self._saved = self._saved, []

@@ -188,3 +188,37 @@ def test_device_mode_under_ddp(tmp_path, policy):
         assert _all_finite(state["state_dict"])
         guard = [v for k, v in state["callbacks"].items() if k.startswith("DivergenceGuard")]
         assert guard[0]["skipped"] == 1
+
+
+def test_device_mode_leaves_the_grad_scaler_its_found_inf(cfg_factory, monkeypatch):
+    """16-mixed (a GradScaler, which hands fused Adam its own found_inf): the guard in device
+    mode checks losses only and does not touch the scaler's flags."""
+    import pytorch_lightning as pl
+    from pytorch_lightning.plugins.precision import MixedPrecision
+
+    import gens.callbacks.divergence as divergence
+    from gens.train import build
+
+    made = []
+    monkeypatch.setattr(divergence, "StepSkip", lambda opt: made.append(opt) or StepSkip(opt))
+
+    small = ["data.image_size=16", "data.batch_size=8", "model.generator.image.width=4"]
+    cfg = cfg_factory(
+        ["model=wgan_gp", "data=digits", *small, "model.discriminator.image.width=4"]
+    )
+    dm, model = build(cfg)
+    guard = divergence.DivergenceGuard(mode="device", lag=1)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        plugins=[MixedPrecision("16-mixed", "cpu", scaler=torch.amp.GradScaler("cpu"))],
+        callbacks=[guard],
+        max_steps=6,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, datamodule=dm)
+    assert made == [] and guard.skipped == 0
+    assert all(torch.isfinite(p).all() for p in model.parameters())
