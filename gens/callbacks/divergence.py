@@ -3,8 +3,8 @@
 Runs in ``on_before_optimizer_step`` (after backward, before the update), which Lightning calls
 for automatic and manual optimization alike, so it covers every model without model code. Per
 step it builds one row on the device: the losses the model recorded
-(``GensModule.check_finite``) and the max-norm of every gradient (finite iff all its entries
-are). Under DDP the row is max-reduced across ranks, so every rank takes the same decisions.
+(``GensModule.check_finite``) and one value per gradient that is finite iff all its entries
+are. Under DDP the row is max-reduced across ranks, so every rank takes the same decisions.
 
 Two ways to act on the row (``divergence.mode``; ``auto`` picks by the model's device):
 
@@ -43,6 +43,19 @@ from gens.utils.logging import get_logger
 __all__ = ["DivergenceGuard"]
 
 log = get_logger(__name__)
+
+
+def _probe(grads: list[torch.Tensor]) -> torch.Tensor:
+    """One value per gradient, finite iff all its entries are: the max-norm on a GPU (one
+    fused kernel for all of them, and it cannot overflow), the sum on a CPU (the cheapest
+    reduction there; it overflows only past 3e38)."""
+    if grads[0].is_cuda:
+        values = torch._foreach_norm(grads, ord=math.inf)
+    else:
+        values = [g.sum() for g in grads]
+    if len({v.dtype for v in values}) > 1:
+        values = [v.float() for v in values]
+    return torch.stack(values).float()
 
 
 class DivergenceGuard(pl.Callback):
@@ -118,9 +131,7 @@ class DivergenceGuard(pl.Callback):
         if self.check_grads and scaler is None:
             params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
         if params:
-            # max-norms: finite iff every entry is, and unlike 2-norms they cannot overflow
-            norms = torch._foreach_norm([p.grad for p in params], ord=math.inf)
-            parts.append(torch.stack(norms).float())
+            parts.append(_probe([p.grad for p in params]))
         names = tuple(self._names.get(id(p), "a parameter") for p in params)
         device = pl_module.device
         row = torch.cat(parts) if parts else torch.zeros(0, device=device)
