@@ -226,9 +226,10 @@ and with the `--breakdown` arms:
 
 - **Divergence guard, gradient check** (`gens.callbacks.divergence`): a `torch.isfinite` mask
   per gradient tensor before each optimizer step (two per GAN batch) was the largest single
-  cost, about 7% of an MLP GAN step under cProfile. It is now one fused total norm per step
-  (finite iff every entry is), with the per-tensor scan only to name the parameter when the
-  norm is not finite. Micro-benchmark on this machine, the MLP GAN's gradients (1.9 M values):
+  cost, about 7% of an MLP GAN step under cProfile. It became one fused total norm per step
+  (finite iff every entry is), and then one sum per gradient tensor on CPUs (finite iff every
+  entry is, and it names the parameter without a second scan; 0.54x the CPU time of the total
+  norm with the loss check included, on the default model's discriminator). Micro-benchmark on this machine, the MLP GAN's gradients (1.9 M values):
   about 290 ms -> 0.6 ms of CPU per check while the machine was saturated.
 - **Rich progress bar**: Lightning's `RichProgressBar` updates its task and metrics and
   soft-refreshes on every batch whatever `refresh_rate` says; `gens.callbacks.RichProgressBar`
@@ -239,9 +240,11 @@ and with the `--breakdown` arms:
   0.7 ms of CPU per batch in a framework-bound case; logging every `log_every_n_steps` (50)
   batches with the tensors left on the device; the in-memory loader for toy sets and digits.
 - **Not measured here (no GPU)**: on a GPU an MLP GAN step takes about a millisecond, so the
-  ~0.7 ms of Python per batch and the host syncs (`check_finite` before each optimizer step and
-  the guard's norm check, each a `bool()` of a device value) would dominate; the conv models
-  (DCGAN, RealNVP) have enough work per step to hide them.
+  ~0.7 ms of Python per batch would dominate; the conv models (DCGAN, RealNVP) have enough work
+  per step to hide it. The divergence checks wait for the device only on a CPU: on a GPU the
+  guard skips a bad step on the device and reads its flags a few steps late
+  (`divergence.mode=device`). `bash benchmarks/gpu.sh` measures both on a GPU
+  (`docs/benchmarks/gpu.md`).
 """
 
 
