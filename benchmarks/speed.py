@@ -227,10 +227,12 @@ and with the `--breakdown` arms:
 - **Divergence guard, gradient check** (`gens.callbacks.divergence`): a `torch.isfinite` mask
   per gradient tensor before each optimizer step (two per GAN batch) was the largest single
   cost, about 7% of an MLP GAN step under cProfile. It became one fused total norm per step
-  (finite iff every entry is), and then one sum per gradient tensor on CPUs (finite iff every
-  entry is, and it names the parameter without a second scan; 0.54x the CPU time of the total
-  norm with the loss check included, on the default model's discriminator). Micro-benchmark on this machine, the MLP GAN's gradients (1.9 M values):
-  about 290 ms -> 0.6 ms of CPU per check while the machine was saturated.
+  (finite iff every entry is), with the per-tensor scan only to name the parameter when the
+  norm is not finite. Micro-benchmark on this machine, the MLP GAN's gradients (1.9 M values):
+  about 290 ms -> 0.6 ms of CPU per check while the machine was saturated. On CPUs it is now
+  one sum per gradient tensor (finite iff every entry is; it names the parameter without a
+  second scan): 0.54x the CPU time of the total norm, loss check included, on the default
+  model's discriminator.
 - **Rich progress bar**: Lightning's `RichProgressBar` updates its task and metrics and
   soft-refreshes on every batch whatever `refresh_rate` says; `gens.callbacks.RichProgressBar`
   forwards that hook every `refresh_rate` (10) batches and on the last one (about 0.1 ms per
