@@ -1,5 +1,6 @@
 """GAN training systems (LightningModules); losses, penalties and regularizers apart."""
 
+from gens.gan.acgan import ACGAN
 from gens.gan.began import BEGAN
 from gens.gan.bigan import BiGAN
 from gens.gan.game import GAN
@@ -8,4 +9,4 @@ from gens.gan.unrolled import UnrolledGAN
 from gens.gan.veegan import VEEGAN
 from gens.gan.wgan import WGAN
 
-__all__ = ["BEGAN", "BiGAN", "GAN", "LSGAN", "UnrolledGAN", "VEEGAN", "WGAN"]
+__all__ = ["ACGAN", "BEGAN", "BiGAN", "GAN", "LSGAN", "UnrolledGAN", "VEEGAN", "WGAN"]
