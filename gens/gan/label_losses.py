@@ -1,4 +1,4 @@
-"""Losses of the GANs whose discriminator predicts labels, as pure functions of logits.
+"""Losses of the GANs whose discriminator predicts labels or latent codes, as pure functions.
 
 - AC-GAN (Odena et al. 2017): with L_S = E log P(S = source | x) and L_C = E log P(C = c | x),
   both on real *and* generated images, D maximizes L_S + L_C and G maximizes L_C - L_S. As
@@ -14,14 +14,27 @@
   and G matches D's mean features on real data (``feature_matching``). With an explicit
   (K+1)-th fake logit (Odena 2016) ``lse(l)`` becomes ``lse(l[:K]) - l[K]`` and the same
   formula is -log(1 - p_fake) on real and -log p_fake on generated data.
+- InfoGAN (Chen et al. 2016): the variational lower bound of I(c; G(z, c)) is
+  H(c) + E log Q(c | G(z, c)); ``info_nll`` is -E log Q(c | x), summed over the codes: the
+  cross-entropy of each categorical code and the Gaussian negative log-likelihood of the
+  continuous ones (unit std, or a learned one).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-__all__ = ["ac_class_loss", "feature_matching", "ssgan_real_logit", "ssgan_unlabeled_loss"]
+__all__ = [
+    "ac_class_loss",
+    "feature_matching",
+    "gaussian_nll",
+    "info_nll",
+    "ssgan_real_logit",
+    "ssgan_unlabeled_loss",
+]
 
 
 def ac_class_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -49,3 +62,26 @@ def ssgan_unlabeled_loss(
 def feature_matching(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.Tensor:
     """Mean squared difference of D's mean features on real and generated batches."""
     return (f_real.float().mean(0) - f_fake.float().mean(0)).pow(2).mean()
+
+
+def gaussian_nll(c: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor | None = None):
+    """-log N(c; mean, std^2) per example, summed over dimensions (std 1 without ``log_std``)."""
+    log_std = torch.zeros_like(mean) if log_std is None else log_std
+    z = (c - mean) * torch.exp(-log_std)
+    return (0.5 * z.pow(2) + log_std + 0.5 * math.log(2 * math.pi)).sum(1)
+
+
+def info_nll(
+    cat_logits: list[torch.Tensor],
+    cat_codes: list[torch.Tensor],
+    cont_mean: torch.Tensor | None = None,
+    cont_codes: torch.Tensor | None = None,
+    cont_log_std: torch.Tensor | None = None,
+    continuous_weight: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(categorical part, continuous part)`` of -E log Q(c | x) over the batch."""
+    cat = sum((F.cross_entropy(lg, c) for lg, c in zip(cat_logits, cat_codes)), torch.zeros(()))
+    cont = torch.zeros(())
+    if cont_mean is not None and cont_mean.shape[1] > 0:
+        cont = continuous_weight * gaussian_nll(cont_codes, cont_mean, cont_log_std).mean()
+    return cat, cont
