@@ -21,7 +21,9 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from gens.callbacks.cond_accuracy import ConditionalAccuracy
 from gens.callbacks.image_metrics import ImageMetrics
+from gens.callbacks.linear_probe import LinearProbe
 from gens.callbacks.vector_metrics import VectorMetrics
 from gens.cli.common import app, integer, split_tensors
 from gens.metrics.extractors import choose_extractor, load_extractor
@@ -36,7 +38,7 @@ from gens.utils.sample_files import load_samples
 
 __all__ = ["evaluate", "evaluate_checkpoint", "evaluate_samples", "main"]
 
-METRIC_CALLBACKS = (ImageMetrics, VectorMetrics)
+METRIC_CALLBACKS = (ImageMetrics, VectorMetrics, ConditionalAccuracy, LinearProbe)
 # Keys that do nothing in a test stage, and the key that does what they mean there.
 TEST_STAGE_KEYS = {"callbacks.image_metrics.n": "callbacks.image_metrics.n_test"}
 
