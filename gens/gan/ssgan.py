@@ -55,6 +55,7 @@ class SSGAN(GAN):
             return SemiSupervisedDiscriminator(discriminator, data_shape, k, head_hidden, explicit)
 
         super().__init__(generator, classifier, optimizer_g, optimizer_d, **kwargs)
+        # (x_lab, y_lab, x_unl2) of the current training batch, set by training_step
         self._batch_extra: tuple | None = None
 
     def training_step(self, batch, batch_idx):
@@ -70,23 +71,30 @@ class SSGAN(GAN):
         return self.discriminator.heads(x)[1]
 
     def d_objective(self, real, y):
-        x_lab, y_lab, _ = self._batch_extra
+        """Outside a training step (no labelled batch stored) ``y`` labels ``real``; with
+        neither, only the unlabelled term is computed."""
+        if self._batch_extra is not None:
+            x_lab, y_lab, _ = self._batch_extra
+        else:
+            x_lab, y_lab = (real, y) if y is not None else (None, None)
         with torch.no_grad():
             fake = self.generator(self.noise(len(real)))
-        l_lab = self.logits(x_lab)
         l_unl, l_fake = self.logits(real), self.logits(fake)
-        sup = ac_class_loss(l_lab, y_lab)
         unl = ssgan_unlabeled_loss(l_unl, l_fake, self.explicit_fake)
-        loss = sup + self.unlabeled_weight * unl
-        with torch.no_grad():
-            acc = (l_lab[:, : self.num_classes].argmax(1) == y_lab).float().mean()
-        logs = {"d_loss": loss, "d_sup": sup.detach(), "d_unl": unl.detach(), "d_acc": acc}
+        loss, logs = self.unlabeled_weight * unl, {"d_unl": unl.detach()}
+        if x_lab is not None:
+            l_lab = self.logits(x_lab)
+            sup = ac_class_loss(l_lab, y_lab)
+            loss = loss + sup
+            logs["d_sup"] = sup.detach()
+            logs["d_acc"] = (l_lab[:, : self.num_classes].argmax(1) == y_lab).float().mean()
+        logs["d_loss"] = loss
         s_unl = ssgan_real_logit(l_unl, self.explicit_fake)
         s_fake = ssgan_real_logit(l_fake, self.explicit_fake)
         return loss, logs, Judged((real, None), (fake, None), s_unl, s_fake)
 
     def g_objective(self, real, y):
-        x_unl2 = self._batch_extra[2]
+        x_unl2 = real if self._batch_extra is None else self._batch_extra[2]
         with torch.no_grad():
             f_real = self.discriminator.features(x_unl2)
         f_fake = self.discriminator.features(self.generator(self.noise(len(x_unl2))))
