@@ -26,8 +26,9 @@ IMAGES = {"digits", "stacked_digits"}
 ENERGY = {"energy_u1"}
 DATA = sorted(VECTORS | IMAGES | ENERGY)
 
-# Models of labels need labelled data; MLP GANs flatten images; coupling flows need >= 2 dimensions; IAF's D-pass density is
-# capped below stacked digits' 3,072 dimensions; the VAE needs discrete images.
+# Models of labels need labelled data; MLP GANs flatten images; coupling flows need >= 2
+# dimensions; IAF's D-pass density is capped below stacked digits' 3,072 dimensions; the VAE
+# needs discrete images.
 COMPATIBLE = {
     "acgan": LABELLED_VECTORS | IMAGES,
     "began": IMAGES,
