@@ -4,6 +4,7 @@ and one-line errors for data they cannot use."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -247,3 +248,34 @@ def test_ssgan_accuracy_is_measured_on_held_out_data(cfg_factory):
         direct = (gan.logits(x).argmax(1) == y).float().mean()
     assert float(logged["acc"]) == pytest.approx(float(direct))
     assert float(logged["error"]) == pytest.approx(1 - float(direct))
+
+
+# --- digits: a few steps, the checkpoint round trip, the sample tool ------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["cgan", "acgan", "infogan", "ssgan"])
+def test_digits_trains_round_trips_and_samples_by_label(run_main, run_tool, model):
+    import numpy as np
+    from hydra.utils import get_class
+
+    extra = ["data.labels_per_class=5"] if model == "ssgan" else []
+    res = run_main([f"model={model}", *SMALL_IMAGES, *extra, "callbacks.cond_accuracy.n_test=50"])
+    assert res.code == 0, res.err[-2000:]
+    ckpt = res.run_dir / "checkpoints" / "last.ckpt"
+    metrics = json.loads((res.run_dir / "metrics.json").read_text())
+    if model in ("cgan", "acgan"):
+        assert 0 <= metrics["test/cond_acc"] <= 1
+    if model == "ssgan":
+        assert 0 <= metrics["test/acc"] <= 1
+    target = {"cgan": "GAN", "acgan": "ACGAN", "infogan": "InfoGAN", "ssgan": "SSGAN"}[model]
+    cls = get_class(f"gens.gan.{target}")
+    a, b = cls.load_from_checkpoint(ckpt), cls.load_from_checkpoint(ckpt)
+    z = a.noise(4, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(a.sample(4, z=z), b.sample(4, z=z))
+    if model in ("cgan", "acgan"):
+        out = run_tool("sample", [f"ckpt_path={ckpt}", "n=12", "label=3", "out=threes.npz"])
+        assert out.code == 0, out.err
+        assert (np.load(res.run_dir.parent / "threes.npz")["y"] == 3).all()
+        out = run_tool("sample", [f"ckpt_path={ckpt}", "n=40", "grid=20", "out=all.npz"])
+        assert out.code == 0 and (res.run_dir.parent / "all.png").is_file()
+    if model == "infogan":
+        assert (res.run_dir / "samples" / "traversal_c1.png").is_file()
