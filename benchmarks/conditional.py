@@ -24,9 +24,19 @@ from benchmarks import common
 PAGE = "conditional.md"
 BIGAN_LATENT = 16
 SECTIONS = ("digits", "overlap", "infogan", "ssgan", "bigan")
-IMAGE = ["data=digits", "data.image_size=16", "logger=csv", "callbacks.sample_plot.n_images=100"]
+IMAGE = [
+    "data=digits",
+    "data.image_size=16",
+    "data.batch_size=32",
+    "logger=csv",
+    "callbacks.sample_plot.n_images=100",
+]
 WIDTH_BY_KIND = ["model.generator.image.width=32", "model.discriminator.image.width=32"]
-METRICS = ["callbacks.image_metrics.n=500", "callbacks.image_metrics.n_test=2000"]
+METRICS = [
+    "callbacks.image_metrics.n=500",
+    "callbacks.image_metrics.n_test=1000",
+    "callbacks.sample_plot.every_n_steps=100000",
+]
 DIGIT_ROWS = {
     "DCGAN (unconditional)": [
         "model=dcgan",
@@ -85,7 +95,7 @@ def digits(args, workdir: Path) -> list[str]:
         "",
         "`test/cond_acc`: the shipped digits classifier's accuracy on 1,000 samples drawn for "
         "balanced requested labels (chance 0.10; the classifier scores 0.990 on real test "
-        "digits). FID on the classifier's features, 2,000 samples against the training digits "
+        "digits). FID on the classifier's features, 1,000 samples against the training digits "
         "(compare rows with each other, not with papers). Target: cond_acc >= 0.9.",
         "",
         *common.table(["model", "cond_acc", "FID (digits features)", "wall per run"], rows),
@@ -394,26 +404,38 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         p.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    lines = [
-        "# Conditional, semi-supervised and information-maximizing GANs on embedded data",
-        "",
-        f"Mean ± standard error over {args.seeds} seed(s) (sections that ran fewer say so: "
-        f"{args.seeds_for or 'none'}); {args.epochs} epochs on 16x16 digits "
-        "(DCGAN networks of width 32, batch 64) unless a section says otherwise.",
-        "",
-    ]
+    # sections run in separate invocations share one page: each stores its lines and command
+    store = common.SCRATCH / "conditional.sections.json"
     with tempfile.TemporaryDirectory() as tmp:
         for name in chosen:
             args.section_seeds = int(per_section.get(name, args.seeds))
-            lines += [*RUNNERS[name](args, Path(tmp)), ""]
-            common.write_page(
-                args.out,
-                "\n".join([*lines, *common.footer("benchmarks.conditional", args.argv)]),
-                echo=False,
-            )
-    common.write_page(
-        args.out, "\n".join([*lines, *common.footer("benchmarks.conditional", args.argv)])
-    )
+            lines = RUNNERS[name](args, Path(tmp))
+            lines += [
+                "",
+                f"{args.section_seeds} seed(s), {args.epochs} epochs: "
+                f"`{common.command('benchmarks.conditional', args.argv)} "
+                f"--sections {name}`",
+                "",
+            ]
+            with common.locked_json(store) as done:
+                done[name] = lines
+            _write(args, store)
+
+
+def _write(args, store: Path) -> None:
+    with common.locked_json(store) as done:
+        sections = [line for name in SECTIONS for line in done.get(name, [])]
+    lines = [
+        "# Conditional, semi-supervised and information-maximizing GANs on embedded data",
+        "",
+        "Mean ± standard error over the seeds each section states (a single seed has no error "
+        "bar); 16x16 digits, DCGAN networks of width 32, batch 32, unless a section says "
+        "otherwise. Each section ends with the command that made it.",
+        "",
+        *sections,
+        *common.footer("benchmarks.conditional", args.argv),
+    ]
+    common.write_page(args.out, "\n".join(lines))
 
 
 if __name__ == "__main__":
