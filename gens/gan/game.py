@@ -126,6 +126,14 @@ class GAN(GeneratorSampling, HeldOutLosses, GensModule):
         self.d_steps = 0
         self.g_steps = 0
 
+    def check_data(self, dm) -> None:
+        super().check_data(dm)
+        if self.conditional and getattr(dm, "labels_per_class", None):
+            raise ConfigError(
+                "data.labels_per_class hides most labels, but a conditional GAN needs every "
+                "label; use it with a semi-supervised model (model=ssgan) or drop it"
+            )
+
     def check_regularizer(self, name: str, reg: Regularizer) -> None:
         """Raise ``ConfigError`` for a regularizer this GAN cannot apply (none here)."""
         if not isinstance(reg, Regularizer):
