@@ -3,9 +3,10 @@
 ``gens-evaluate ckpt_path=...`` rebuilds the model from its checkpoint (weights only), reruns
 Lightning's test stage with the configured metric callbacks (FID / IS / KID, modes and MMD,
 ``test/cond_acc`` of conditional models, the linear probe of models with an encoder) and writes
-the ``test/*`` metrics as JSON (what the training run wrote to ``metrics.json``). The test stage draws
-``callbacks.image_metrics.n_test`` samples for FID / IS / KID (``n`` is the validation-time
-count, which this tool does not use: overriding it alone is an error that names ``n_test``).
+the ``test/*`` metrics as JSON (what the training run wrote to ``metrics.json``). The test
+stage draws ``callbacks.image_metrics.n_test`` samples for FID / IS / KID (``n`` is the
+validation-time count, which this tool does not use: overriding it alone is an error that names
+``n_test``).
 
 ``gens-evaluate samples=<npz | folder> data=<set>`` scores samples of any generator against a
 data set: FID / IS / KID for images, mode coverage and MMD^2 for vectors.
