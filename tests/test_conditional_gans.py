@@ -22,7 +22,7 @@ from gens.gan.label_losses import (
 from gens.metrics.matching import matched_accuracy
 from gens.nets import ConditionalDiscriminator, DCGANDiscriminator, MLPDiscriminator
 from gens.train import build
-from gens.utils.errors import DataError, IncompatibleDataError
+from gens.utils.errors import ConfigError, DataError, IncompatibleDataError
 
 SMALL_IMAGES = [
     "data=digits",
@@ -279,3 +279,10 @@ def test_digits_trains_round_trips_and_samples_by_label(run_main, run_tool, mode
         assert out.code == 0 and (res.run_dir.parent / "all.png").is_file()
     if model == "infogan":
         assert (res.run_dir / "samples" / "traversal_c1.png").is_file()
+
+
+def test_a_conditional_gan_refuses_hidden_labels(cfg_factory):
+    cfg = cfg_factory(["model=cgan", *SMALL_IMAGES, "data.labels_per_class=5"])
+    with pytest.raises(ConfigError, match="labels_per_class") as err:
+        build(cfg)
+    assert "\n" not in str(err.value)
