@@ -21,21 +21,26 @@ MODELS = sorted(p.stem for p in (ROOT / "configs" / "model").glob("*.yaml"))
 
 VECTORS_2D = {"ring8", "grid25", "moons", "checkerboard", "spirals"}
 VECTORS = VECTORS_2D | {"gauss1d"}
+LABELLED_VECTORS = VECTORS - {"checkerboard"}  # the toy sets made of labelled components
 IMAGES = {"digits", "stacked_digits"}
 ENERGY = {"energy_u1"}
 DATA = sorted(VECTORS | IMAGES | ENERGY)
 
-# MLP GANs flatten images; coupling flows need >= 2 dimensions; IAF's D-pass density is
-# capped below stacked digits' 3,072 dimensions; the VAE needs discrete images.
+# Models of labels need labelled data; MLP GANs flatten images; coupling flows need >= 2
+# dimensions; IAF's D-pass density is capped below stacked digits' 3,072 dimensions; the VAE
+# needs discrete images.
 COMPATIBLE = {
+    "acgan": LABELLED_VECTORS | IMAGES,
     "began": IMAGES,
     "bigan": VECTORS | IMAGES,
+    "cgan": LABELLED_VECTORS | IMAGES,
     "dcgan": IMAGES,
     "gan": VECTORS | IMAGES,
     "gan_r1": VECTORS | IMAGES,
     "glow": VECTORS_2D | IMAGES,
     "iaf": VECTORS | {"digits"},
     "iaf_rkl": ENERGY,
+    "infogan": VECTORS | IMAGES,
     "lsgan": VECTORS | IMAGES,
     "made": VECTORS | IMAGES,
     "maf": VECTORS | IMAGES,
@@ -46,6 +51,7 @@ COMPATIBLE = {
     "planar": ENERGY,
     "radial": ENERGY,
     "realnvp": VECTORS_2D | IMAGES,
+    "ssgan": LABELLED_VECTORS | IMAGES,
     "sylvester": ENERGY,
     "unrolled_gan": VECTORS | IMAGES,
     "vae_planar": IMAGES,

@@ -44,6 +44,7 @@ def _small(model: str) -> list[str]:
 
 def test_every_gan_config_is_covered():
     assert {"gan", "gan_r1", "wgan", "wgan_gp", "began", "bigan", "veegan"} <= set(GANS)
+    assert {"cgan", "acgan", "infogan", "ssgan"} <= set(GANS)
 
 
 @pytest.mark.parametrize("reg", REGULARIZERS)

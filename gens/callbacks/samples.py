@@ -17,7 +17,7 @@ import torch
 from gens.callbacks.periodic import PeriodicFigure
 from gens.callbacks.seeds import evaluation_samples
 from gens.utils.logging import log_image
-from gens.utils.plots import save_sample_panels, save_samples_figure
+from gens.utils.plots import save_image_grid, save_sample_panels, save_samples_figure
 
 __all__ = ["SamplePlot"]
 
@@ -50,13 +50,23 @@ class SamplePlot(PeriodicFigure):
             return None
         n = self._count(pl_module)
         fixed = getattr(pl_module, "fixed_z", None)
+        path = self.dirpath / f"{tag}.png"
+        conditional = getattr(pl_module, "conditional", False)
+        if conditional and pl_module.is_image:
+            per = max(1, n // pl_module.num_classes)
+            y = torch.arange(pl_module.num_classes, device=pl_module.device)
+            y = y.repeat_interleave(per)
+            z = fixed[: len(y)] if fixed is not None and len(y) <= len(fixed) else None
+            g = torch.Generator(device=pl_module.device).manual_seed(self.seed)
+            x = pl_module.sample(len(y), y=y, z=z, generator=g)
+            save_image_grid(x.cpu(), path, nrow=per)
+            log_image(trainer, "samples", path)
+            return path
         if fixed is not None and pl_module.is_image and n <= len(fixed):
-            y = pl_module.fixed_y[:n] if getattr(pl_module, "conditional", False) else None
-            x = pl_module.sample(n, y=y, z=fixed[:n])
+            x = pl_module.sample(n, z=fixed[:n])
         else:
             g = torch.Generator(device=pl_module.device).manual_seed(self.seed)
             x = pl_module.sample(n, generator=g)
-        path = self.dirpath / f"{tag}.png"
         real = self._real(trainer, pl_module)
         save_samples_figure(x.cpu(), path, real=real, title=f"step {trainer.global_step}")
         log_image(trainer, "samples", path)
@@ -75,3 +85,29 @@ class SamplePlot(PeriodicFigure):
         path = self.dirpath / "final.png"
         save_sample_panels(panels, path, real=self._real(trainer, pl_module))
         log_image(trainer, "samples/final", path)
+        if hasattr(pl_module, "reconstruct"):
+            self.plot_reconstructions(trainer, pl_module)
+
+    def plot_reconstructions(self, trainer, pl_module) -> Path | None:
+        """Held-out data x beside G(E(x)): images in row pairs (data above its
+        reconstruction), vectors as two scatter panels over the data."""
+        from gens.cli.common import split_tensors
+
+        dm = trainer.datamodule
+        if dm is None:
+            return None
+        x = split_tensors(dm, "test")[0]
+        x = x[: 32 if pl_module.is_image else self.n].to(pl_module.device)
+        rec = pl_module.reconstruct(x).cpu()
+        x = x.cpu()
+        path = self.dirpath / "reconstructions.png"
+        if pl_module.is_image:
+            rows = 8
+            pairs = [
+                t for i in range(0, len(x), rows) for t in (x[i : i + rows], rec[i : i + rows])
+            ]
+            save_image_grid(torch.cat(pairs), path, nrow=rows)
+        else:
+            save_sample_panels([("data x", x), ("G(E(x))", rec)], path, real=x)
+        log_image(trainer, "samples/reconstructions", path)
+        return path

@@ -1,10 +1,12 @@
 """Evaluate a generator.
 
 ``gens-evaluate ckpt_path=...`` rebuilds the model from its checkpoint (weights only), reruns
-Lightning's test stage with the configured metric callbacks and writes the ``test/*`` metrics
-as JSON (what the training run wrote to ``metrics.json``). The test stage draws
-``callbacks.image_metrics.n_test`` samples for FID / IS / KID (``n`` is the validation-time
-count, which this tool does not use: overriding it alone is an error that names ``n_test``).
+Lightning's test stage with the configured metric callbacks (FID / IS / KID, modes and MMD,
+``test/cond_acc`` of conditional models, the linear probe of models with an encoder) and writes
+the ``test/*`` metrics as JSON (what the training run wrote to ``metrics.json``). The test
+stage draws ``callbacks.image_metrics.n_test`` samples for FID / IS / KID (``n`` is the
+validation-time count, which this tool does not use: overriding it alone is an error that names
+``n_test``).
 
 ``gens-evaluate samples=<npz | folder> data=<set>`` scores samples of any generator against a
 data set: FID / IS / KID for images, mode coverage and MMD^2 for vectors.
@@ -21,7 +23,9 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from gens.callbacks.cond_accuracy import ConditionalAccuracy
 from gens.callbacks.image_metrics import ImageMetrics
+from gens.callbacks.linear_probe import LinearProbe
 from gens.callbacks.vector_metrics import VectorMetrics
 from gens.cli.common import app, integer, split_tensors
 from gens.metrics.extractors import choose_extractor, load_extractor
@@ -36,7 +40,7 @@ from gens.utils.sample_files import load_samples
 
 __all__ = ["evaluate", "evaluate_checkpoint", "evaluate_samples", "main"]
 
-METRIC_CALLBACKS = (ImageMetrics, VectorMetrics)
+METRIC_CALLBACKS = (ImageMetrics, VectorMetrics, ConditionalAccuracy, LinearProbe)
 # Keys that do nothing in a test stage, and the key that does what they mean there.
 TEST_STAGE_KEYS = {"callbacks.image_metrics.n": "callbacks.image_metrics.n_test"}
 

@@ -1,7 +1,8 @@
 """Sample a trained model: ``gens-sample ckpt_path=... n=1000 out=samples.npz``.
 
 Writes the samples (``x``; ``y`` for conditional models; ``z`` for models with a latent) and a
-PNG next to them: an image grid, or a scatter plot / histogram for vector data.
+PNG next to them: an image grid (one class per row for conditional models), or a scatter plot
+/ histogram for vector data.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from gens.cli.common import app, integer, number, required
 from gens.utils.checkpoint import fit_sampler, load_model
 from gens.utils.errors import ConfigError
 from gens.utils.io import atomic_write_bytes
-from gens.utils.plots import save_samples_figure
+from gens.utils.plots import save_image_grid, save_samples_figure
 from gens.utils.sampling import draw
 
 __all__ = ["sample", "main"]
@@ -34,6 +35,16 @@ def check(cfg: DictConfig) -> None:
     integer(cfg, "label", 0, optional=True, example=3)
     number(cfg, "truncation", positive=True, optional=True)
     number(cfg, "temperature", positive=True, optional=True)
+
+
+def save_class_rows(x, y, num_classes: int, grid: int, png: Path) -> None:
+    """An image grid with one class per row, ``grid // num_classes`` samples each."""
+    import torch
+
+    per = max(1, grid // num_classes)
+    rows = [torch.nonzero(y == c).flatten()[:per] for c in range(num_classes)]
+    per = min(per, min(len(r) for r in rows))
+    save_image_grid(x[torch.cat([r[:per] for r in rows])], png, nrow=per)
 
 
 def sample(cfg: DictConfig) -> Path:
@@ -60,8 +71,11 @@ def sample(cfg: DictConfig) -> Path:
     np.savez_compressed(buf, **arrays)
     atomic_write_bytes(out, buf.getvalue())
     png = out.with_suffix(".png")
-    shown = x[: int(cfg.grid)] if x.dim() == 4 else x
-    save_samples_figure(shown, png, title=f"{type(model).__name__}: {len(x)} samples")
+    if x.dim() == 4 and y is not None and cfg.label is None:
+        save_class_rows(x, y, int(model.num_classes), int(cfg.grid), png)
+    else:
+        shown = x[: int(cfg.grid)] if x.dim() == 4 else x
+        save_samples_figure(shown, png, title=f"{type(model).__name__}: {len(x)} samples")
     print(f"wrote {len(x)} samples to {out} and {png}")
     return out
 

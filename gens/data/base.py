@@ -85,6 +85,10 @@ class GensDataModule(pl.LightningDataModule):
       ``num_levels``: number of discrete values per dimension (256 for 8-bit images), or ``None``
       for continuous data; flows use it to dequantize.
 
+    ``labels_per_class`` (in-memory labelled sets): keep the labels of only that many training
+    examples per class, picked by a fixed seed, for semi-supervised training
+    (``gens.data.semi``); training batches are then ``(x, y, x_lab, y_lab, x_unl2)``.
+
     ``monitor`` (from the data config) names the validation metric that measures a model's
     samples on this data (``val/rkl`` on mixtures, ``val/fid`` on images): the metric a best
     checkpoint tracks unless the model config declares its own.
@@ -101,9 +105,13 @@ class GensDataModule(pl.LightningDataModule):
         eval_batch_size: int | None = None,
         seed: int = 0,
         monitor: str | None = None,
+        labels_per_class: int | None = None,
     ):
         super().__init__()
         self.monitor = monitor
+        if labels_per_class is not None and int(labels_per_class) < 1:
+            raise ConfigError(f"data.labels_per_class must be >= 1, got {labels_per_class}")
+        self.labels_per_class = None if labels_per_class is None else int(labels_per_class)
         if int(batch_size) < 1:
             raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
         self.batch_size = int(batch_size)
@@ -144,7 +152,28 @@ class GensDataModule(pl.LightningDataModule):
     def split_loader(self, split: str, train: bool):
         """The loader of one split (``train`` shuffles and drops the last partial batch);
         in-memory sets serve ``self.splits[split]``."""
+        if train and self.labels_per_class is not None:
+            return self._semi_supervised_loader(*self.splits[split][:2])
         return self._loader(self.splits[split], train)
+
+    def labelled_indices(self) -> torch.Tensor:
+        """Positions in the training split of the examples whose labels are kept."""
+        from gens.data.semi import labelled_subset
+
+        if not self.num_classes:
+            raise ConfigError(
+                f"data.labels_per_class needs a labelled data set; {type(self).__name__} "
+                "has no labels"
+            )
+        return labelled_subset(self.splits["train"][1], self.labels_per_class, self.seed)
+
+    def _semi_supervised_loader(self, x, y):
+        from gens.data.semi import SemiSupervisedLoader
+
+        rank, world = self._rank_world()
+        return SemiSupervisedLoader(
+            x, y, self.labelled_indices(), self.batch_size, self.seed, rank=rank, world_size=world
+        )
 
     def train_dataloader(self):
         return self.split_loader("train", True)

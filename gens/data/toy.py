@@ -3,7 +3,10 @@
 ``ring8`` and ``grid25`` are the mode-collapse benchmarks of VEEGAN (Srivastava et al. 2017) and
 PacGAN (Lin et al. 2018): 8 Gaussians on the unit circle (std 0.01) and 25 Gaussians at
 {-4,-2,0,2,4}^2 (std 0.05). ``moons``, ``checkerboard`` and ``spirals`` are the density
-benchmarks used by flow papers (e.g. FFJORD); ``gauss1d`` is a 1-D mixture of three Gaussians.
+benchmarks used by flow papers (e.g. FFJORD); ``gauss1d`` is a 1-D mixture of three Gaussians;
+``overlap1d`` two equally likely classes N(-1, 1) and N(1, 1) that overlap (where AC-GAN's
+bias shows, Shu et al. 2017). The sets made of components expose them as labels
+(``num_classes``): the mixture components, the two moons, the two spirals, the two classes.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import torch
 from gens.data.base import GensDataModule
 from gens.utils.errors import ConfigError
 
-__all__ = ["ToyDataModule", "sample_toy", "TOY_SETS", "toy_modes"]
+__all__ = ["ToyDataModule", "sample_toy", "TOY_CLASSES", "TOY_SETS", "toy_modes"]
 
 
 def _mixture(rng: np.random.Generator, n: int, means: np.ndarray, std: float):
@@ -35,6 +38,11 @@ def toy_modes(name: str) -> tuple[np.ndarray, float] | None:
     if name == "gauss1d":
         return np.array([[-3.0], [0.0], [3.0]]), 0.3
     return None
+
+
+def _overlap1d(rng, n):
+    k = rng.integers(0, 2, size=n)
+    return (2.0 * k - 1.0 + rng.standard_normal(n))[:, None], k
 
 
 def _moons(rng, n):
@@ -66,6 +74,8 @@ def sample_toy(name: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor
         x, k = _mixture(rng, n, *modes)
     elif name == "moons":
         x, k = _moons(rng, n)
+    elif name == "overlap1d":
+        x, k = _overlap1d(rng, n)
     elif name == "checkerboard":
         x, k = _checkerboard(rng, n)
     elif name == "spirals":
@@ -75,7 +85,9 @@ def sample_toy(name: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor
     return torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(k, dtype=torch.long)
 
 
-TOY_SETS = ("ring8", "grid25", "moons", "checkerboard", "spirals", "gauss1d")
+TOY_SETS = ("ring8", "grid25", "moons", "checkerboard", "spirals", "gauss1d", "overlap1d")
+#: number of labelled components of each set (the checkerboard has none)
+TOY_CLASSES = {"ring8": 8, "grid25": 25, "gauss1d": 3, "moons": 2, "spirals": 2, "overlap1d": 2}
 
 
 class ToyDataModule(GensDataModule):
@@ -96,9 +108,14 @@ class ToyDataModule(GensDataModule):
         eval_batch_size: int | None = None,
         seed: int = 0,
         monitor: str | None = None,
+        labels_per_class: int | None = None,
     ):
         super().__init__(
-            batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, monitor=monitor
+            batch_size=batch_size,
+            eval_batch_size=eval_batch_size,
+            seed=seed,
+            monitor=monitor,
+            labels_per_class=labels_per_class,
         )
         if name not in TOY_SETS:
             raise ConfigError(f"unknown toy set '{name}'; choose one of {', '.join(TOY_SETS)}")
@@ -107,7 +124,8 @@ class ToyDataModule(GensDataModule):
                 raise ConfigError(f"data.{key} must be >= 1, got {val}")
         self.name = name
         self.sizes = {"train": int(n_train), "val": int(n_val), "test": int(n_test)}
-        self.shape = (1,) if name == "gauss1d" else (2,)
+        self.shape = (1,) if name in ("gauss1d", "overlap1d") else (2,)
+        self.num_classes = TOY_CLASSES.get(name)
         modes = toy_modes(name)
         self.modes = None if modes is None else torch.as_tensor(modes[0], dtype=torch.float32)
         self.mode_std = None if modes is None else modes[1]

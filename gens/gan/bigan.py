@@ -112,6 +112,11 @@ class BiGAN(JointGAN):
         self.encoder.train(was_training)
         return z if sample else mu
 
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """G(E(x)) with the mean code, through the sampling generator (EMA when kept)."""
+        return self.sample(len(x), z=self.encode(x))
+
     # --- objectives ----------------------------------------------------------------------
     def d_objective(self, real, y):
         z = self.noise(len(real))

@@ -26,7 +26,7 @@ from gens.gan.regularizers import Judged, Regularizer
 from gens.gan.sampling import GeneratorSampling
 from gens.module import GensModule
 from gens.sampling.sampler import GeneratorSampler
-from gens.utils.errors import ConfigError
+from gens.utils.errors import ConfigError, IncompatibleDataError
 
 __all__ = ["GAN"]
 
@@ -91,9 +91,9 @@ class GAN(GeneratorSampling, HeldOutLosses, GensModule):
         if scheduler_interval not in ("epoch", "step"):
             raise ConfigError("model.scheduler_interval must be 'epoch' or 'step'")
         if conditional and not num_classes:
-            raise ConfigError(
-                "model.conditional=true needs a labeled data set (data with num_classes); "
-                "pick a labeled data= or set model.conditional=false"
+            raise IncompatibleDataError(
+                f"{type(self).__name__} with model.conditional=true needs a labelled data set "
+                "(data with num_classes); pick a labelled data= or set model.conditional=false"
             )
         self.latent_dim, self.n_critic = int(latent_dim), int(n_critic)
         self.conditional = bool(conditional)
@@ -125,6 +125,14 @@ class GAN(GeneratorSampling, HeldOutLosses, GensModule):
         self.register_buffer("fixed_y", fixed_y.long())
         self.d_steps = 0
         self.g_steps = 0
+
+    def check_data(self, dm) -> None:
+        super().check_data(dm)
+        if self.conditional and getattr(dm, "labels_per_class", None):
+            raise ConfigError(
+                "data.labels_per_class hides most labels, but a conditional GAN needs every "
+                "label; use it with a semi-supervised model (model=ssgan) or drop it"
+            )
 
     def check_regularizer(self, name: str, reg: Regularizer) -> None:
         """Raise ``ConfigError`` for a regularizer this GAN cannot apply (none here)."""

@@ -37,7 +37,8 @@ class GeneratorSampling:
         raw: bool = False,
     ) -> torch.Tensor:
         """``n`` samples in data space through the sampling pipeline (``GeneratorSampler``):
-        labels are drawn uniformly if not given; ``z`` maps each latent to its own sample;
+        labels are drawn uniformly if not given (with ``z`` given, classes in turn: 0, 1, ...);
+        ``z`` maps each latent to its own sample;
         ``truncation`` overrides the configured threshold; ``use_ema=False`` samples the
         training weights; ``rejection=False`` or ``raw=True`` (no truncation either) skip
         rejection sampling, which is otherwise used once fitted (``fit_sampler``)."""

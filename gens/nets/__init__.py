@@ -5,14 +5,19 @@ coupling nets map ``in`` to ``out`` features/channels (the scale and shift of a 
 from gens.nets.began import BEGANDiscriminator, BEGANGenerator
 from gens.nets.coupling_nets import CouplingMLP, CouplingResNet, GlowNet, ZeroConv2d
 from gens.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from gens.nets.heads import AuxiliaryDiscriminator, SemiSupervisedDiscriminator
 from gens.nets.joint import JointDiscriminator, MLPReconstructor
 from gens.nets.made import MADE, MaskedLinear
 from gens.nets.minibatch import MinibatchDiscrimination, MinibatchDiscriminator, MinibatchStdDev
 from gens.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, mlp
 from gens.nets.pack import PackedDiscriminator
+from gens.nets.projection import ConditionalDiscriminator
 from gens.nets.select import by_data_kind
 
 __all__ = [
+    "AuxiliaryDiscriminator",
+    "ConditionalDiscriminator",
+    "SemiSupervisedDiscriminator",
     "BEGANDiscriminator",
     "BEGANGenerator",
     "by_data_kind",

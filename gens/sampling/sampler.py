@@ -168,6 +168,8 @@ class GeneratorSampler(nn.Module):
         net = self.network(gan.generator, use_ema)
         t = None if raw else (self.truncation if truncation is None else float(truncation))
         if z is not None:  # each given latent maps to its own sample: no resampling
+            if y is None and getattr(gan, "conditional", False):  # classes in turn
+                y = torch.arange(len(z), device=z.device) % gan.num_classes
             return self._generate(gan, net, z, y, batch_size)
 
         def latents(m: int, g: torch.Generator | None) -> torch.Tensor:
