@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["KINDS", "ROWS", "Kind", "Row", "row_overrides"]
+__all__ = ["KINDS", "RECIPES", "ROWS", "Kind", "Row", "row_overrides"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Kind:
 
 
 KINDS = {
-    "mixture": Kind(1.0, "hq_recall", True, False, "GANs on the 2-D mixture grid25"),
+    "mixture": Kind(1.0, "hq_recall", True, False, "GANs on the 2-D mixtures"),
     "digits_gan": Kind(1.5, "fid", False, True, "image GANs on digits (32x32)"),
     "flow2d": Kind(0.5, "nll", False, False, "flows by maximum likelihood on 2-D sets"),
     "energy": Kind(0.5, "kl", False, False, "flows fitted to the energies by reverse KL"),
@@ -108,6 +108,20 @@ ROWS: dict[str, Row] = {
     "glow": Row("glow", "digits", "digits_flow", _epochs(8)),
     "vae_planar": Row("vae_planar", "digits", "digits_vae", _epochs(60)),
 }
+
+
+# the GAN rows at chance on the mixtures and the recipe that cures each (configs/experiment/)
+RECIPES = {
+    "gan": "gan_fourier_r1",
+    "pacgan": "pacgan4_fourier_r1",
+    "bigan": "bigan_fourier_r1",
+    "minibatch_disc": "minibatch_disc_fourier_r1",
+}
+# the recipes and plain GAN on ring8 too, rows of their own: the remedy table's second set
+for _name in ("gan", *RECIPES.values()):
+    ROWS[f"{_name}_ring8"] = Row(
+        ROWS[_name].model, "ring8", "mixture", ROWS[_name].length, ROWS[_name].extra
+    )
 
 
 def row_overrides(name: str, seed: int) -> list[str]:
