@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--reuse", action="store_true", help="keep stored runs; run missing ones")
     p.add_argument("--runs-dir", type=Path, default=ROOT / "logs" / "zoo")
     p.add_argument("--render-only", action="store_true", help="run nothing; render stored runs")
-    args = common.parse(p, argv, neutral=("jobs", "reuse", "runs_dir", "render_only"))
+    p.add_argument("--note", default="", help="a paragraph printed at the top of the page")
+    args = common.parse(p, argv, neutral=("jobs", "reuse", "runs_dir", "render_only", "note"))
     if args.seeds < 1 or args.jobs < 1:
         p.error("--seeds and --jobs must be >= 1")
     if args.out == common.PAGES / PAGE:

@@ -94,7 +94,8 @@ def _section(kind: str, results: dict[str, dict], names: list[str], out_dir: Pat
     for data, (floor, noise) in refs.items():
         how = floor.get("how")
         floor_name = "floor" + (f": {how}" if how else "")
-        for name, vals in ((floor_name, floor), ("chance: uniform noise", noise)):
+        noise_name = "chance: " + noise.get("how", "uniform noise")
+        for name, vals in ((floor_name, floor), (noise_name, noise)):
             if any(c in vals for c in cols):
                 ref_body.append([name, data, *(_fmt(vals.get(c), COLUMNS[c][1]) for c in cols)])
     if ref_body:
@@ -188,13 +189,27 @@ def _remedies(results: dict[str, dict], rows: list[str]) -> list[str]:
     return lines
 
 
+def _argv(argv: list[str]) -> list[str]:
+    """The arguments that change what is measured (no --reuse, --render-only, --note)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--note":
+            skip = True
+        elif a not in ("--reuse", "--render-only") and not a.startswith("--note="):
+            out.append(a)
+    return out
+
+
 def render(results: dict[str, dict], rows: list[str], args, wall: float | None) -> str:
     lines = [
         "# The model zoo's report card",
         "",
-        common.regenerate("benchmarks.zoo", args.argv, drop=["--reuse", "--render-only"])
+        common.regenerate("benchmarks.zoo", _argv(args.argv))
         + " (add `--reuse` to keep the stored runs; `--rows a,b` for some rows)",
         "",
+        *([args.note, ""] if getattr(args, "note", "") else []),
         BLURB.format(learns=LEARNS, partly=PARTLY),
         "## Budgets",
         "",

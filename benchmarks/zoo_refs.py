@@ -12,18 +12,28 @@ classifier's features, against every training image.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 
 from gens.data import DigitsDataModule
+from gens.data.energy import energy_u, log_partition
 from gens.data.toy import sample_toy, toy_modes
 from gens.metrics.extractors import choose_extractor, load_extractor
 from gens.metrics.fidelity import FidelityMetrics, extract_features
 from gens.metrics.modes import mode_metrics
 from gens.metrics.real_stats import real_batches
 
-__all__ = ["DigitsScorer", "binary_digits", "digits_levels", "flow2d_refs", "mixture_refs"]
+__all__ = [
+    "DigitsScorer",
+    "binary_digits",
+    "digits_levels",
+    "energy_refs",
+    "flow2d_refs",
+    "mixture_refs",
+]
 
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 N_2D = 2500  # the VEEGAN / PacGAN protocol's sample count
 
 
@@ -66,6 +76,20 @@ def flow2d_refs(data: str) -> dict[str, dict[str, float]]:
     inside = ((test >= lo) & (test <= hi)).all(1).float().mean().item()
     noise = float(torch.log(hi - lo).sum()) if inside == 1.0 else math.inf
     return {"floor": {"nll": floor, "how": how}, "noise": {"nll": noise}}
+
+
+def energy_refs(data: str, n: int = 20_000) -> dict[str, dict[str, float]]:
+    """Reverse KL (nats) against the energy of ``configs/data/<data>.yaml``: ``floor`` 0 (the
+    target itself; its log Z by quadrature); ``noise``, the flows' base N(0, I) before any
+    layer moves it: ``E_q[log q + U] + log Z``."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(CONFIGS / "data" / f"{data}.yaml")
+    name, bound = str(cfg.energy), cfg.get("bound", 4.0)
+    base = torch.distributions.MultivariateNormal(torch.zeros(2), torch.eye(2))
+    z = torch.randn(n, 2, generator=torch.Generator().manual_seed(0))
+    kl = (base.log_prob(z) + energy_u(name, z, bound)).mean().item() + log_partition(name, bound)
+    return {"floor": {"kl": 0.0}, "noise": {"kl": kl, "how": "the base N(0, I)"}}
 
 
 def _digits() -> DigitsDataModule:

@@ -50,8 +50,8 @@ def refs(kind: str, data: str) -> dict[str, dict]:
         return zoo_refs.mixture_refs(data)
     if kind == "flow2d":
         return zoo_refs.flow2d_refs(data)
-    if kind == "energy":  # KL(q || p) is 0 at the target, whose log Z is known
-        return {"floor": {"kl": 0.0}, "noise": {}}
+    if kind == "energy":
+        return zoo_refs.energy_refs(data)
     if kind == "digits_flow":
         return zoo_refs.digits_levels()
     if kind == "digits_vae":
@@ -149,7 +149,7 @@ def score_row(name: str, runs_dir: Path, seeds: int, thumbs: Path) -> dict:
         run = runs_dir / name / f"seed{s}"
         metrics = _json(run / "metrics.json")
         if metrics is None:
-            diverged |= run.is_dir() and _diverged(run)
+            diverged |= (run / "job.json").is_file() and _diverged(run)
             continue
         got = {k: metrics.get(v, math.nan) for k, v in keys.items()}
         if row.kind == "mixture":
@@ -165,6 +165,8 @@ def score_row(name: str, runs_dir: Path, seeds: int, thumbs: Path) -> dict:
         job = _json(run / "job.json") or {}
         if clock:
             clocks.append({**clock, "job_cpu_seconds": job.get("cpu_seconds", math.nan)})
+    # a run stopped from outside (no job.json) did not finish: the row is "not run", not failed
+    ran = any((runs_dir / name / f"seed{s}" / "job.json").is_file() for s in range(seeds))
     untrained = _json(runs_dir / name / "untrained" / "metrics.json") or {}
     untrained = {k: untrained[v] for k, v in keys.items() if v in untrained}
     if row.kind == "mixture" and untrained:
@@ -196,7 +198,7 @@ def score_row(name: str, runs_dir: Path, seeds: int, thumbs: Path) -> dict:
         "untrained": untrained,
         "chance": c,
         "progress": p,
-        "verdict": verdict(p, len(per_seed), diverged, (runs_dir / name).is_dir()),
+        "verdict": verdict(p, len(per_seed), diverged, ran),
         "clock": clocks,
         "thumbnail": thumb,
     }
