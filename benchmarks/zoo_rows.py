@@ -1,0 +1,130 @@
+"""The rows of the model zoo's report card (``benchmarks.zoo``): one per model config, each on
+its natural embedded data set, with its training length at the card's CPU budget.
+
+A data kind fixes the budget (CPU-minutes of one thread for the training batches) and how a
+row is scored; a row states its length as an epoch or batch count calibrated to that budget
+(the page reports the CPU time each run measured beside the budget). A model added to
+``configs/model/`` needs one entry in ``ROWS``; a recipe (``experiment=``) is a row of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["KINDS", "RECIPES", "ROWS", "Kind", "Row", "row_overrides"]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A data kind: its CPU budget per run (minutes) and the metric its verdict reads."""
+
+    budget_min: float
+    metric: str  # the key of the row's scores the verdict reads
+    higher_is_better: bool
+    log_scale: bool  # progress measured on log(metric): FID spans orders of magnitude
+    title: str
+
+
+KINDS = {
+    "mixture": Kind(1.0, "hq_recall", True, False, "GANs on the 2-D mixtures"),
+    "digits_gan": Kind(1.5, "fid", False, True, "image GANs on digits (32x32)"),
+    "flow2d": Kind(0.5, "nll", False, False, "flows by maximum likelihood on 2-D sets"),
+    "energy": Kind(0.5, "kl", False, False, "flows fitted to the energies by reverse KL"),
+    "digits_flow": Kind(1.5, "bpd", False, False, "image flows on digits (32x32)"),
+    "digits_vae": Kind(1.5, "nll", False, False, "flow VAE on binarized digits"),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """``train.py`` overrides of one row: ``model``, ``data``, the length at the kind's
+    budget and anything else the row needs (an experiment, a learning rate)."""
+
+    model: str
+    data: str
+    kind: str
+    length: tuple[str, ...]
+    extra: tuple[str, ...] = field(default=())
+    note: str = ""
+
+
+def _epochs(n: int) -> tuple[str, ...]:
+    return (f"trainer.max_epochs={n}",)
+
+
+def _batches(n: int) -> tuple[str, ...]:
+    """``n`` training batches in one epoch (for rows whose batch is expensive)."""
+    return ("trainer.max_epochs=1", f"+trainer.limit_train_batches={n}")
+
+
+LR6 = (
+    "model.optimizer_g.lr=6e-4",
+    "model.optimizer_d.lr=6e-4",
+)  # the default recipe's short-run lr
+
+ROWS: dict[str, Row] = {
+    # GANs on grid25 (100,000 points, batch 100: 1,000 batches an epoch)
+    "gan": Row("gan", "grid25", "mixture", _epochs(2)),
+    "gan_r1": Row("gan_r1", "grid25", "mixture", _epochs(2), LR6),
+    "bigan": Row("bigan", "grid25", "mixture", _epochs(2)),
+    "veegan": Row("veegan", "grid25", "mixture", _epochs(2)),
+    "minibatch_disc": Row("minibatch_disc", "grid25", "mixture", _batches(1200)),
+    "pacgan": Row("pacgan", "grid25", "mixture", _epochs(2)),
+    "unrolled_gan": Row("unrolled_gan", "grid25", "mixture", _batches(300)),
+    # recipes for the rows at chance: the default's cures on each (configs/experiment/)
+    "gan_fourier_r1": Row("gan", "grid25", "mixture", _epochs(2), ("experiment=gan_fourier_r1",)),
+    "pacgan4_fourier_r1": Row(
+        "pacgan", "grid25", "mixture", _batches(1200), ("experiment=pacgan4_fourier_r1",)
+    ),
+    "bigan_fourier_r1": Row(
+        "bigan", "grid25", "mixture", _batches(1500), ("experiment=bigan_fourier_r1",)
+    ),
+    "minibatch_disc_fourier_r1": Row(
+        "minibatch_disc",
+        "grid25",
+        "mixture",
+        _batches(1000),
+        ("experiment=minibatch_disc_fourier_r1",),
+    ),
+    # image GANs on digits (1,297 training images, batch 64: 20 batches an epoch)
+    "dcgan": Row("dcgan", "digits", "digits_gan", _epochs(12)),
+    "lsgan": Row("lsgan", "digits", "digits_gan", _epochs(12)),
+    "wgan": Row("wgan", "digits", "digits_gan", _epochs(15)),
+    "wgan_gp": Row("wgan_gp", "digits", "digits_gan", _epochs(8)),
+    "began": Row("began", "digits", "digits_gan", _epochs(12)),
+    "pacdcgan": Row("pacdcgan", "digits", "digits_gan", _epochs(10)),
+    # flows by maximum likelihood on 2-D sets (100,000 points, batch 100)
+    "realnvp": Row("realnvp", "moons", "flow2d", _epochs(1)),
+    "nice": Row("nice", "moons", "flow2d", _epochs(1)),
+    "maf": Row("maf", "checkerboard", "flow2d", _epochs(1)),
+    "made": Row("made", "checkerboard", "flow2d", _epochs(1)),
+    "iaf": Row("iaf", "moons", "flow2d", _batches(800)),
+    # flows fitted to an energy by reverse KL (1,000 steps an epoch)
+    "iaf_rkl": Row("iaf_rkl", "energy_u2", "energy", _batches(1000)),
+    "planar": Row("planar", "energy_u1", "energy", _batches(1000)),
+    "radial": Row("radial", "energy_u1", "energy", _batches(1000)),
+    "sylvester": Row("sylvester", "energy_u3", "energy", _batches(800)),
+    # image flows and the flow VAE on digits
+    "glow": Row("glow", "digits", "digits_flow", _epochs(8)),
+    "vae_planar": Row("vae_planar", "digits", "digits_vae", _epochs(60)),
+}
+
+
+# the GAN rows at chance on the mixtures and the recipe that cures each (configs/experiment/)
+RECIPES = {
+    "gan": "gan_fourier_r1",
+    "pacgan": "pacgan4_fourier_r1",
+    "bigan": "bigan_fourier_r1",
+    "minibatch_disc": "minibatch_disc_fourier_r1",
+}
+# the recipes and plain GAN on ring8 too, rows of their own: the remedy table's second set
+for _name in ("gan", *RECIPES.values()):
+    ROWS[f"{_name}_ring8"] = Row(
+        ROWS[_name].model, "ring8", "mixture", ROWS[_name].length, ROWS[_name].extra
+    )
+
+
+def row_overrides(name: str, seed: int) -> list[str]:
+    """The ``train.py`` overrides of a row's run with ``seed``."""
+    row = ROWS[name]
+    return [f"model={row.model}", f"data={row.data}", *row.length, *row.extra, f"seed={seed}"]

@@ -1,0 +1,63 @@
+"""benchmarks.zoo: every model config has a row in the harness and on the card, the verdict's
+arithmetic, and a quick run of one row end to end into a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from benchmarks import zoo
+from benchmarks.zoo_rows import KINDS, ROWS
+from benchmarks.zoo_score import progress, verdict
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = sorted(p.stem for p in (ROOT / "configs" / "model").glob("*.yaml"))
+
+
+def test_every_model_config_has_a_row_in_the_harness():
+    assert set(MODELS) <= {r.model for r in ROWS.values()}
+    for name, row in ROWS.items():
+        assert row.kind in KINDS, name
+        assert (ROOT / "configs" / "data" / f"{row.data}.yaml").is_file(), name
+
+
+def test_every_model_config_has_a_row_on_the_card():
+    text = (ROOT / "docs" / "zoo.md").read_text()
+    on_card = set(re.findall(r"^\| ([a-z0-9_]+)[ |]", text, flags=re.M))
+    missing = [m for m in MODELS if not any(ROWS[r].model == m for r in on_card if r in ROWS)]
+    assert not missing, f"model configs without a row in docs/zoo.md: {missing}"
+
+
+def test_progress_is_one_at_the_floor_and_zero_at_chance():
+    assert progress(10.0, 10.0, 2.0, False) == 0.0
+    assert progress(2.0, 10.0, 2.0, False) == 1.0
+    assert progress(0.5, 0.02, 0.99, False) == pytest.approx((0.02 - 0.5) / (0.02 - 0.99))
+    # FID on a log scale: a tenth of the way down in log terms from 100 to 1 is ~63
+    assert progress(10.0, 100.0, 1.0, True) == pytest.approx(0.5)
+    assert verdict(0.6, 3, False) == "learns"
+    assert verdict(0.2, 3, False) == "partly"
+    assert verdict(0.1, 3, False) == "at chance"
+    assert verdict(math.nan, 0, True) == "diverged"
+    assert verdict(math.nan, 3, False) == "diverged"
+
+
+def test_quick_run_of_one_row_writes_page_results_and_thumbnail(tmp_path):
+    out = tmp_path / "page" / "zoo.md"
+    argv = ["--quick", "--rows", "planar", "--seeds", "1", "--runs-dir", str(tmp_path / "runs")]
+    zoo.main([*argv, "--out", str(out)])
+    text = out.read_text()
+    assert re.search(r"^\| planar \| energy_u1 \| 1 \|", text, flags=re.M), text
+    results = json.loads((out.parent / "zoo" / "results.json").read_text())
+    row = results["planar"]
+    assert row["seeds"] == [0] and math.isfinite(row["stats"]["kl"][0])
+    assert "kl" in row["untrained"] and row["verdict"] in ("learns", "partly", "at chance")
+    assert (out.parent / "zoo" / row["thumbnail"]).is_file()
+    assert (tmp_path / "runs" / "planar" / "seed0" / "step_clock.json").is_file()
+    # --reuse keeps the finished runs: nothing runs again
+    before = (tmp_path / "runs" / "planar" / "seed0" / "job.json").read_text()
+    zoo.main([*argv, "--reuse", "--out", str(out)])
+    assert (tmp_path / "runs" / "planar" / "seed0" / "job.json").read_text() == before
