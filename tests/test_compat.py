@@ -41,6 +41,7 @@ COMPATIBLE = {
     "maf": VECTORS | IMAGES,
     "minibatch_disc": VECTORS | IMAGES,
     "nice": VECTORS_2D | IMAGES,
+    "nsf": VECTORS_2D | IMAGES,
     "pacdcgan": IMAGES,
     "pacgan": VECTORS | IMAGES,
     "planar": ENERGY,

@@ -34,6 +34,7 @@ MODELS = {
     "glow": (FlowModel, [*DIGITS, "model.transform.depth=1", "model.transform.channels=8"]),
     "made": (FlowModel, [*MOONS, "model.transform.hidden=[16,16]"]),
     "maf": (FlowModel, [*MOONS, "model.transform.hidden=[16]"]),
+    "nsf": (FlowModel, [*MOONS, "model.transform.hidden=[16]", "model.transform.num_layers=2"]),
     "iaf": (FlowModel, [*MOONS, "model.transform.hidden=[16]"]),
     "iaf_rkl": (EnergyFlow, [*ENERGY, "model.transform.hidden=[16]"]),
     "planar": (EnergyFlow, [*ENERGY, "model.transform.num_layers=4"]),

@@ -49,16 +49,20 @@ from gens.flows import (
     Planar,
     Radial,
     Reverse,
+    RQSpline,
     Shuffle,
     Squeeze,
     Squeezed,
     Sylvester,
     Transform,
+    TransformerAutoregressive,
+    TransformerCoupling,
     glow,
     iaf,
     made,
     maf,
     nice,
+    nsf,
     planar_flow,
     radial_flow,
     realnvp,
@@ -175,6 +179,19 @@ CASES: dict[str, Case] = {
         numerical="forward",
         perturb=0.3,
     ),
+    "rq_coupling": Case(lambda: TransformerCoupling(3, RQSpline(4, 2.0), (8,)), (3,)),
+    "rq_coupling_half_ctx": Case(
+        lambda: TransformerCoupling(D, RQSpline(3, 1.5), (8,), 1, "half", C), (D,), (C,)
+    ),
+    "rq_autoregressive": Case(
+        lambda: TransformerAutoregressive(D, RQSpline(4, 2.0), (16,)), (D,), perturb=0.3
+    ),
+    "rq_autoregressive_ctx": Case(
+        lambda: TransformerAutoregressive(D, RQSpline(4, 2.0), (16,), context_dim=C),
+        (D,),
+        (C,),
+        perturb=0.3,
+    ),
     # --- architectures ------------------------------------------------------------------------
     "nice_vec": Case(lambda: nice((2,), layers=4, hidden=(8,)), (2,)),
     "nice_img": Case(lambda: nice((1, 4, 4), layers=2, hidden=(8,)), (1, 4, 4)),
@@ -209,6 +226,10 @@ CASES: dict[str, Case] = {
         lambda: maf((D,), num_layers=2, hidden=(16,), num_classes=C), (D,), (C,), perturb=0.3
     ),
     "iaf": Case(lambda: iaf((D,), num_layers=2, hidden=(16,)), (D,), perturb=0.3),
+    "nsf": Case(lambda: nsf((D,), num_layers=2, bins=4, bound=2.0, hidden=(8,)), (D,)),
+    "nsf_ar_img_cond": Case(
+        lambda: nsf((1, 2, 2), C, "autoregressive", 2, 4, 2.0, (8,)), (1, 2, 2), (C,)
+    ),
     "planar_flow": Case(
         lambda: planar_flow((D,), num_layers=2), (D,), numerical="forward", perturb=0.3
     ),
