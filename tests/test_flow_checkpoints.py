@@ -35,6 +35,14 @@ MODELS = {
     "made": (FlowModel, [*MOONS, "model.transform.hidden=[16,16]"]),
     "maf": (FlowModel, [*MOONS, "model.transform.hidden=[16]"]),
     "nsf": (FlowModel, [*MOONS, "model.transform.hidden=[16]", "model.transform.num_layers=2"]),
+    "iresnet": (
+        FlowModel,
+        [*MOONS, "model.transform.hidden=[16]", "model.transform.num_blocks=2"],
+    ),
+    "resflow": (
+        FlowModel,
+        [*DIGITS, "model.transform.channels=4", "model.transform.num_blocks=1"],
+    ),
     "iaf": (FlowModel, [*MOONS, "model.transform.hidden=[16]"]),
     "iaf_rkl": (EnergyFlow, [*ENERGY, "model.transform.hidden=[16]"]),
     "planar": (EnergyFlow, [*ENERGY, "model.transform.num_layers=4"]),

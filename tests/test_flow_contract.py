@@ -48,6 +48,7 @@ from gens.flows import (
     Permutation,
     Planar,
     Radial,
+    ResidualBlock,
     Reverse,
     RQSpline,
     Shuffle,
@@ -59,6 +60,7 @@ from gens.flows import (
     TransformerCoupling,
     glow,
     iaf,
+    iresnet,
     made,
     maf,
     nice,
@@ -66,11 +68,12 @@ from gens.flows import (
     planar_flow,
     radial_flow,
     realnvp,
+    resflow,
     standard_normal_log_prob,
     sylvester_flow,
 )
 from gens.flows.transforms.amortized import ParamLayer
-from gens.nets import CouplingMLP, CouplingResNet, GlowNet
+from gens.nets import CouplingMLP, CouplingResNet, GlowNet, lipschitz_convnet, lipschitz_mlp
 from tests.helpers.flows import (
     assert_grads_reach_every_parameter,
     autograd_logdet,
@@ -192,6 +195,14 @@ CASES: dict[str, Case] = {
         (C,),
         perturb=0.3,
     ),
+    "residual_exact": Case(lambda: ResidualBlock(lipschitz_mlp(D, (8,), 0.9), "exact"), (D,)),
+    "residual_roulette": Case(lambda: ResidualBlock(lipschitz_mlp(D, (8, 8)), "roulette"), (D,)),
+    "residual_truncated_backprop": Case(
+        lambda: ResidualBlock(lipschitz_mlp(D, (8,)), "truncated", neumann=False), (D,)
+    ),
+    "residual_conv": Case(
+        lambda: ResidualBlock(lipschitz_convnet(2, 4, (2, 2)), "roulette"), (2, 2, 2)
+    ),
     # --- architectures ------------------------------------------------------------------------
     "nice_vec": Case(lambda: nice((2,), layers=4, hidden=(8,)), (2,)),
     "nice_img": Case(lambda: nice((1, 4, 4), layers=2, hidden=(8,)), (1, 4, 4)),
@@ -230,6 +241,8 @@ CASES: dict[str, Case] = {
     "nsf_ar_img_cond": Case(
         lambda: nsf((1, 2, 2), C, "autoregressive", 2, 4, 2.0, (8,)), (1, 2, 2), (C,)
     ),
+    "iresnet": Case(lambda: iresnet((D,), num_blocks=2, hidden=(8,)), (D,)),
+    "resflow_img": Case(lambda: resflow((1, 4, 4), num_blocks=1, channels=4, levels=2), (1, 4, 4)),
     "planar_flow": Case(
         lambda: planar_flow((D,), num_layers=2), (D,), numerical="forward", perturb=0.3
     ),

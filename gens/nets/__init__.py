@@ -6,6 +6,13 @@ from gens.nets.began import BEGANDiscriminator, BEGANGenerator
 from gens.nets.coupling_nets import CouplingMLP, CouplingResNet, GlowNet, ZeroConv2d
 from gens.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gens.nets.joint import JointDiscriminator, MLPReconstructor
+from gens.nets.lipschitz import (
+    LipschitzConv2d,
+    LipschitzLinear,
+    LipSwish,
+    lipschitz_convnet,
+    lipschitz_mlp,
+)
 from gens.nets.made import MADE, MaskedLinear
 from gens.nets.minibatch import MinibatchDiscrimination, MinibatchDiscriminator, MinibatchStdDev
 from gens.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, mlp
@@ -22,6 +29,9 @@ __all__ = [
     "DCGANGenerator",
     "GlowNet",
     "JointDiscriminator",
+    "LipschitzConv2d",
+    "LipschitzLinear",
+    "LipSwish",
     "MADE",
     "MaskedLinear",
     "Maxout",
@@ -33,5 +43,7 @@ __all__ = [
     "MLPReconstructor",
     "PackedDiscriminator",
     "ZeroConv2d",
+    "lipschitz_convnet",
+    "lipschitz_mlp",
     "mlp",
 ]

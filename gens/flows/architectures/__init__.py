@@ -6,12 +6,14 @@ from gens.flows.architectures.elementwise import elementwise_flow, nsf
 from gens.flows.architectures.glow import glow
 from gens.flows.architectures.nice import nice
 from gens.flows.architectures.realnvp import realnvp
+from gens.flows.architectures.residual import iresnet, resflow, residual_flow
 from gens.flows.architectures.vi import planar_flow, radial_flow, sylvester_flow
 
 __all__ = [
     "elementwise_flow",
     "glow",
     "iaf",
+    "iresnet",
     "layer_orders",
     "made",
     "maf",
@@ -20,5 +22,7 @@ __all__ = [
     "planar_flow",
     "radial_flow",
     "realnvp",
+    "resflow",
+    "residual_flow",
     "sylvester_flow",
 ]

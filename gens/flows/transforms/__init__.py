@@ -20,6 +20,7 @@ from gens.flows.transforms.planar import Planar
 from gens.flows.transforms.preprocess import LogitTransform, UniformDequantization, to_levels
 from gens.flows.transforms.radial import Radial
 from gens.flows.transforms.reshape import Flatten, Squeeze, Squeezed
+from gens.flows.transforms.residual import ResidualBlock
 from gens.flows.transforms.rq_spline import RQSpline
 from gens.flows.transforms.sylvester import Sylvester
 from gens.flows.transforms.transformer import Transformer
@@ -42,6 +43,7 @@ __all__ = [
     "Permutation",
     "Planar",
     "RQSpline",
+    "ResidualBlock",
     "Radial",
     "Reverse",
     "Shuffle",
