@@ -31,6 +31,7 @@ COMPATIBLE = {
     "began": IMAGES,
     "bigan": VECTORS | IMAGES,
     "dcgan": IMAGES,
+    "ffjord": VECTORS | IMAGES,
     "gan": VECTORS | IMAGES,
     "gan_r1": VECTORS | IMAGES,
     "glow": VECTORS_2D | IMAGES,

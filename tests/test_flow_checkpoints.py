@@ -43,6 +43,15 @@ MODELS = {
         FlowModel,
         [*DIGITS, "model.transform.channels=4", "model.transform.num_blocks=1"],
     ),
+    "ffjord": (
+        FlowModel,
+        [
+            *MOONS,
+            "model.transform.hidden=[8]",
+            "model.transform.atol=1e-3",
+            "model.transform.rtol=1e-3",
+        ],
+    ),
     "iaf": (FlowModel, [*MOONS, "model.transform.hidden=[16]"]),
     "iaf_rkl": (EnergyFlow, [*ENERGY, "model.transform.hidden=[16]"]),
     "planar": (EnergyFlow, [*ENERGY, "model.transform.num_layers=4"]),

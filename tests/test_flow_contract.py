@@ -7,7 +7,8 @@ them. For each entry:
 - shapes: ``z`` like ``x`` (``out_shape`` where the transform reshapes), log-dets ``[N]``;
 - eval mode is deterministic;
 - invertibility: ``inverse(forward(x)) = x`` and ``forward(inverse(z)) = z``, at atol 1e-4 in
-  float32 and 1e-8 in float64, with the inverse's log-det the negative of the forward one;
+  float32 and 1e-8 in float64 (an ODE solve: to the order of its tolerance, ``solver_atol``),
+  with the inverse's log-det the negative of the forward one;
 - log|det J| against the autograd Jacobian (float64, flattened, atol 1e-6) in every direction
   that is closed form; a ``numerical`` direction (bisection: planar and Sylvester ``forward``)
   is covered by the round trip and the log-det negation above;
@@ -32,6 +33,7 @@ import torch
 
 import gens.flows
 from gens.flows import (
+    CNF,
     ActNorm,
     BatchNormFlow,
     Compose,
@@ -58,6 +60,7 @@ from gens.flows import (
     Transform,
     TransformerAutoregressive,
     TransformerCoupling,
+    ffjord,
     glow,
     iaf,
     iresnet,
@@ -73,7 +76,14 @@ from gens.flows import (
     sylvester_flow,
 )
 from gens.flows.transforms.amortized import ParamLayer
-from gens.nets import CouplingMLP, CouplingResNet, GlowNet, lipschitz_convnet, lipschitz_mlp
+from gens.nets import (
+    CouplingMLP,
+    CouplingResNet,
+    GlowNet,
+    ODENet,
+    lipschitz_convnet,
+    lipschitz_mlp,
+)
 from tests.helpers.flows import (
     assert_grads_reach_every_parameter,
     autograd_logdet,
@@ -87,6 +97,7 @@ GNET = partial(GlowNet, channels=4)
 IMG = (2, 4, 4)
 D, C = 4, 3
 ATOL = {torch.float32: 1e-4, torch.float64: 1e-8}
+ODE_TOL = {"atol": 1e-9, "rtol": 1e-9}
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,8 @@ class Case:
     perturb: float = 0.1
     unit_domain: bool = False  # inputs in (0, 1) rather than all of R^D
     out_shape: tuple[int, ...] | None = None  # z's per-example shape where it is not x's
+    solver_atol: float | None = None  # float64 round trip of an ODE solve: its tolerance's order
+    slow: bool = False  # run with the slow tests (an adjoint ODE solve per Jacobian row)
 
 
 def _multiscale(ctx: int = 0) -> MultiScale:
@@ -203,6 +216,15 @@ CASES: dict[str, Case] = {
     "residual_conv": Case(
         lambda: ResidualBlock(lipschitz_convnet(2, 4, (2, 2)), "roulette"), (2, 2, 2)
     ),
+    "cnf_exact": Case(
+        lambda: CNF(ODENet((2,), (8,)), trace="exact", **ODE_TOL), (2,), solver_atol=1e-6
+    ),
+    "cnf_hutchinson_adjoint": Case(
+        lambda: CNF(ODENet((2,), (8,)), adjoint=True, noise="rademacher", **ODE_TOL),
+        (2,),
+        solver_atol=1e-6,
+        slow=True,
+    ),
     # --- architectures ------------------------------------------------------------------------
     "nice_vec": Case(lambda: nice((2,), layers=4, hidden=(8,)), (2,)),
     "nice_img": Case(lambda: nice((1, 4, 4), layers=2, hidden=(8,)), (1, 4, 4)),
@@ -243,6 +265,9 @@ CASES: dict[str, Case] = {
     ),
     "iresnet": Case(lambda: iresnet((D,), num_blocks=2, hidden=(8,)), (D,)),
     "resflow_img": Case(lambda: resflow((1, 4, 4), num_blocks=1, channels=4, levels=2), (1, 4, 4)),
+    "ffjord_img": Case(
+        lambda: ffjord((1, 2, 2), hidden=(4,), **ODE_TOL), (1, 2, 2), solver_atol=1e-6
+    ),
     "planar_flow": Case(
         lambda: planar_flow((D,), num_layers=2), (D,), numerical="forward", perturb=0.3
     ),
@@ -254,6 +279,11 @@ CASES: dict[str, Case] = {
         perturb=0.3,
     ),
 }
+
+NAMES = [
+    pytest.param(name, marks=pytest.mark.slow) if case.slow else name
+    for name, case in sorted(CASES.items())
+]
 
 # Transform subclasses that are interfaces, not transforms of their own.
 ABSTRACT = {
@@ -317,7 +347,7 @@ def _setup(name: str, n: int = 8, dtype=torch.float32):
     return t, case, _inputs(case, n, dtype), random_context(case.context, n, dtype)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", NAMES)
 def test_shapes(name):
     t, case, x, c = _setup(name)
     with torch.no_grad():
@@ -328,7 +358,7 @@ def test_shapes(name):
     assert ld.shape == ild.shape == (8,)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", NAMES)
 def test_eval_mode_is_deterministic(name):
     t, _, x, c = _setup(name)
     with torch.no_grad():
@@ -339,10 +369,10 @@ def test_eval_mode_is_deterministic(name):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", NAMES)
 def test_invertibility(name, dtype):
     t, case, x, c = _setup(name, dtype=dtype)
-    atol = ATOL[dtype]
+    atol = max(ATOL[dtype], case.solver_atol or 0.0)
     z = _inputs(case, 8, dtype, seed=2, shape=case.out_shape)
     with torch.no_grad():
         for there, back, v in ((t, t.inverse, x), (t.inverse, t, z)):
@@ -352,7 +382,7 @@ def test_invertibility(name, dtype):
             torch.testing.assert_close(ld_back, -ld, atol=atol, rtol=atol)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", NAMES)
 def test_logdet_matches_autograd_jacobian(name):
     t, case, x, c = _setup(name, 3, torch.float64)
     points = {"forward": x, "inverse": t(x, c)[0].detach()}
@@ -363,7 +393,7 @@ def test_logdet_matches_autograd_jacobian(name):
         torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-6, msg=direction)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", NAMES)
 def test_gradients_reach_every_parameter(name):
     if not list(CASES[name].build().parameters()):
         pytest.skip("no parameters")
@@ -377,7 +407,7 @@ def test_gradients_reach_every_parameter(name):
         assert_grads_reach_every_parameter(t)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", NAMES)
 def test_save_load_round_trip(name):
     t, case, x, c = _setup(name, 4)
     buf = io.BytesIO()

@@ -16,6 +16,7 @@ from gens.nets.lipschitz import (
 from gens.nets.made import MADE, MaskedLinear
 from gens.nets.minibatch import MinibatchDiscrimination, MinibatchDiscriminator, MinibatchStdDev
 from gens.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, mlp
+from gens.nets.odenet import ConcatSquashConv2d, ConcatSquashLinear, ODENet
 from gens.nets.pack import PackedDiscriminator
 from gens.nets.select import by_data_kind
 
@@ -23,6 +24,8 @@ __all__ = [
     "BEGANDiscriminator",
     "BEGANGenerator",
     "by_data_kind",
+    "ConcatSquashConv2d",
+    "ConcatSquashLinear",
     "CouplingMLP",
     "CouplingResNet",
     "DCGANDiscriminator",
@@ -41,6 +44,7 @@ __all__ = [
     "MLPDiscriminator",
     "MLPGenerator",
     "MLPReconstructor",
+    "ODENet",
     "PackedDiscriminator",
     "ZeroConv2d",
     "lipschitz_convnet",

@@ -9,6 +9,7 @@ from gens.flows.transforms.actnorm import ActNorm
 from gens.flows.transforms.amortized import ParamLayer, bisect
 from gens.flows.transforms.autoregressive import IAFLayer, MAFLayer
 from gens.flows.transforms.base import Compose, Inverse, Transform
+from gens.flows.transforms.cnf import CNF
 from gens.flows.transforms.conv1x1 import Invertible1x1Conv
 from gens.flows.transforms.coupling import Coupling, channel_mask, checkerboard_mask
 from gens.flows.transforms.dequantization import VariationalDequantization
@@ -28,6 +29,7 @@ from gens.flows.transforms.transformer import Transformer
 __all__ = [
     "ActNorm",
     "BatchNormFlow",
+    "CNF",
     "Compose",
     "Coupling",
     "DiagonalScaling",
