@@ -34,6 +34,24 @@ MODELS = {
     "glow": (FlowModel, [*DIGITS, "model.transform.depth=1", "model.transform.channels=8"]),
     "made": (FlowModel, [*MOONS, "model.transform.hidden=[16,16]"]),
     "maf": (FlowModel, [*MOONS, "model.transform.hidden=[16]"]),
+    "nsf": (FlowModel, [*MOONS, "model.transform.hidden=[16]", "model.transform.num_layers=2"]),
+    "iresnet": (
+        FlowModel,
+        [*MOONS, "model.transform.hidden=[16]", "model.transform.num_blocks=2"],
+    ),
+    "resflow": (
+        FlowModel,
+        [*DIGITS, "model.transform.channels=4", "model.transform.num_blocks=1"],
+    ),
+    "ffjord": (
+        FlowModel,
+        [
+            *MOONS,
+            "model.transform.hidden=[8]",
+            "model.transform.atol=1e-3",
+            "model.transform.rtol=1e-3",
+        ],
+    ),
     "iaf": (FlowModel, [*MOONS, "model.transform.hidden=[16]"]),
     "iaf_rkl": (EnergyFlow, [*ENERGY, "model.transform.hidden=[16]"]),
     "planar": (EnergyFlow, [*ENERGY, "model.transform.num_layers=4"]),

@@ -7,7 +7,8 @@ them. For each entry:
 - shapes: ``z`` like ``x`` (``out_shape`` where the transform reshapes), log-dets ``[N]``;
 - eval mode is deterministic;
 - invertibility: ``inverse(forward(x)) = x`` and ``forward(inverse(z)) = z``, at atol 1e-4 in
-  float32 and 1e-8 in float64, with the inverse's log-det the negative of the forward one;
+  float32 and 1e-8 in float64 (an ODE solve: to the order of its tolerance, ``solver_atol``),
+  with the inverse's log-det the negative of the forward one;
 - log|det J| against the autograd Jacobian (float64, flattened, atol 1e-6) in every direction
   that is closed form; a ``numerical`` direction (bisection: planar and Sylvester ``forward``)
   is covered by the round trip and the log-det negation above;
@@ -32,6 +33,7 @@ import torch
 
 import gens.flows
 from gens.flows import (
+    CNF,
     ActNorm,
     BatchNormFlow,
     Compose,
@@ -48,25 +50,40 @@ from gens.flows import (
     Permutation,
     Planar,
     Radial,
+    ResidualBlock,
     Reverse,
+    RQSpline,
     Shuffle,
     Squeeze,
     Squeezed,
     Sylvester,
     Transform,
+    TransformerAutoregressive,
+    TransformerCoupling,
+    ffjord,
     glow,
     iaf,
+    iresnet,
     made,
     maf,
     nice,
+    nsf,
     planar_flow,
     radial_flow,
     realnvp,
+    resflow,
     standard_normal_log_prob,
     sylvester_flow,
 )
 from gens.flows.transforms.amortized import ParamLayer
-from gens.nets import CouplingMLP, CouplingResNet, GlowNet
+from gens.nets import (
+    CouplingMLP,
+    CouplingResNet,
+    GlowNet,
+    ODENet,
+    lipschitz_convnet,
+    lipschitz_mlp,
+)
 from tests.helpers.flows import (
     assert_grads_reach_every_parameter,
     autograd_logdet,
@@ -80,6 +97,7 @@ GNET = partial(GlowNet, channels=4)
 IMG = (2, 4, 4)
 D, C = 4, 3
 ATOL = {torch.float32: 1e-4, torch.float64: 1e-8}
+ODE_TOL = {"atol": 1e-9, "rtol": 1e-9}
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,8 @@ class Case:
     perturb: float = 0.1
     unit_domain: bool = False  # inputs in (0, 1) rather than all of R^D
     out_shape: tuple[int, ...] | None = None  # z's per-example shape where it is not x's
+    solver_atol: float | None = None  # float64 round trip of an ODE solve: its tolerance's order
+    slow: bool = False  # run with the slow tests (an adjoint ODE solve per Jacobian row)
 
 
 def _multiscale(ctx: int = 0) -> MultiScale:
@@ -175,6 +195,36 @@ CASES: dict[str, Case] = {
         numerical="forward",
         perturb=0.3,
     ),
+    "rq_coupling": Case(lambda: TransformerCoupling(3, RQSpline(4, 2.0), (8,)), (3,)),
+    "rq_coupling_half_ctx": Case(
+        lambda: TransformerCoupling(D, RQSpline(3, 1.5), (8,), 1, "half", C), (D,), (C,)
+    ),
+    "rq_autoregressive": Case(
+        lambda: TransformerAutoregressive(D, RQSpline(4, 2.0), (16,)), (D,), perturb=0.3
+    ),
+    "rq_autoregressive_ctx": Case(
+        lambda: TransformerAutoregressive(D, RQSpline(4, 2.0), (16,), context_dim=C),
+        (D,),
+        (C,),
+        perturb=0.3,
+    ),
+    "residual_exact": Case(lambda: ResidualBlock(lipschitz_mlp(D, (8,), 0.9), "exact"), (D,)),
+    "residual_roulette": Case(lambda: ResidualBlock(lipschitz_mlp(D, (8, 8)), "roulette"), (D,)),
+    "residual_truncated_backprop": Case(
+        lambda: ResidualBlock(lipschitz_mlp(D, (8,)), "truncated", neumann=False), (D,)
+    ),
+    "residual_conv": Case(
+        lambda: ResidualBlock(lipschitz_convnet(2, 4, (2, 2)), "roulette"), (2, 2, 2)
+    ),
+    "cnf_exact": Case(
+        lambda: CNF(ODENet((2,), (8,)), trace="exact", **ODE_TOL), (2,), solver_atol=1e-6
+    ),
+    "cnf_hutchinson_adjoint": Case(
+        lambda: CNF(ODENet((2,), (8,)), adjoint=True, noise="rademacher", **ODE_TOL),
+        (2,),
+        solver_atol=1e-6,
+        slow=True,
+    ),
     # --- architectures ------------------------------------------------------------------------
     "nice_vec": Case(lambda: nice((2,), layers=4, hidden=(8,)), (2,)),
     "nice_img": Case(lambda: nice((1, 4, 4), layers=2, hidden=(8,)), (1, 4, 4)),
@@ -209,6 +259,15 @@ CASES: dict[str, Case] = {
         lambda: maf((D,), num_layers=2, hidden=(16,), num_classes=C), (D,), (C,), perturb=0.3
     ),
     "iaf": Case(lambda: iaf((D,), num_layers=2, hidden=(16,)), (D,), perturb=0.3),
+    "nsf": Case(lambda: nsf((D,), num_layers=2, bins=4, bound=2.0, hidden=(8,)), (D,)),
+    "nsf_ar_img_cond": Case(
+        lambda: nsf((1, 2, 2), C, "autoregressive", 2, 4, 2.0, (8,)), (1, 2, 2), (C,)
+    ),
+    "iresnet": Case(lambda: iresnet((D,), num_blocks=2, hidden=(8,)), (D,)),
+    "resflow_img": Case(lambda: resflow((1, 4, 4), num_blocks=1, channels=4, levels=2), (1, 4, 4)),
+    "ffjord_img": Case(
+        lambda: ffjord((1, 2, 2), hidden=(4,), **ODE_TOL), (1, 2, 2), solver_atol=1e-6
+    ),
     "planar_flow": Case(
         lambda: planar_flow((D,), num_layers=2), (D,), numerical="forward", perturb=0.3
     ),
@@ -220,6 +279,11 @@ CASES: dict[str, Case] = {
         perturb=0.3,
     ),
 }
+
+NAMES = [
+    pytest.param(name, marks=pytest.mark.slow) if case.slow else name
+    for name, case in sorted(CASES.items())
+]
 
 # Transform subclasses that are interfaces, not transforms of their own.
 ABSTRACT = {
@@ -283,7 +347,7 @@ def _setup(name: str, n: int = 8, dtype=torch.float32):
     return t, case, _inputs(case, n, dtype), random_context(case.context, n, dtype)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", NAMES)
 def test_shapes(name):
     t, case, x, c = _setup(name)
     with torch.no_grad():
@@ -294,7 +358,7 @@ def test_shapes(name):
     assert ld.shape == ild.shape == (8,)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", NAMES)
 def test_eval_mode_is_deterministic(name):
     t, _, x, c = _setup(name)
     with torch.no_grad():
@@ -305,10 +369,10 @@ def test_eval_mode_is_deterministic(name):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", NAMES)
 def test_invertibility(name, dtype):
     t, case, x, c = _setup(name, dtype=dtype)
-    atol = ATOL[dtype]
+    atol = max(ATOL[dtype], case.solver_atol or 0.0)
     z = _inputs(case, 8, dtype, seed=2, shape=case.out_shape)
     with torch.no_grad():
         for there, back, v in ((t, t.inverse, x), (t.inverse, t, z)):
@@ -318,7 +382,7 @@ def test_invertibility(name, dtype):
             torch.testing.assert_close(ld_back, -ld, atol=atol, rtol=atol)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", NAMES)
 def test_logdet_matches_autograd_jacobian(name):
     t, case, x, c = _setup(name, 3, torch.float64)
     points = {"forward": x, "inverse": t(x, c)[0].detach()}
@@ -329,7 +393,7 @@ def test_logdet_matches_autograd_jacobian(name):
         torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-6, msg=direction)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", NAMES)
 def test_gradients_reach_every_parameter(name):
     if not list(CASES[name].build().parameters()):
         pytest.skip("no parameters")
@@ -343,7 +407,7 @@ def test_gradients_reach_every_parameter(name):
         assert_grads_reach_every_parameter(t)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", NAMES)
 def test_save_load_round_trip(name):
     t, case, x, c = _setup(name, 4)
     buf = io.BytesIO()

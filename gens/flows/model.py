@@ -22,6 +22,7 @@ from torch import nn
 
 from gens.flows.base import FlowModule
 from gens.flows.transforms.base import Transform
+from gens.flows.transforms.cnf import CNF
 from gens.flows.transforms.preprocess import LogitTransform, UniformDequantization, to_levels
 from gens.utils.errors import ConfigError
 
@@ -154,13 +155,21 @@ class FlowModel(FlowModule):
 
     def training_step(self, batch, batch_idx):
         nll = self._nll(batch).mean()
-        self.check_finite({"train/nll": nll})
+        blocks = [m for m in self.transform.modules() if isinstance(m, CNF)]
+        terms = [b.regularization for b in blocks if b.regularization is not None]
+        reg = sum(terms[1:], terms[0]) if terms else None
+        self.check_finite({"train/nll": nll} if reg is None else {"train/nll": nll, "reg": reg})
         if batch_idx % self.log_every_n_steps == 0:
             self.log("train/nll", nll, prog_bar=True)
             if self.is_image:
                 self.log("train/bpd", nll / (self.dim * math.log(2.0)))
+            if blocks:  # continuous flows: the solver's work, summed over blocks
+                self.log("train/nfe", float(sum(b.nfe for b in blocks)))
+            if reg is not None:
+                self.log("train/ode_reg", reg)
         # Per-dimension loss: the same optimum, gradients of a size independent of D.
-        return nll / self.dim
+        loss = nll / self.dim
+        return loss if reg is None else loss + reg
 
     def _eval_step(self, batch, split: str) -> None:
         nll = self._nll(batch)

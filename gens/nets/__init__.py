@@ -7,9 +7,17 @@ from gens.nets.coupling_nets import CouplingMLP, CouplingResNet, GlowNet, ZeroCo
 from gens.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from gens.nets.heads import AuxiliaryDiscriminator, SemiSupervisedDiscriminator
 from gens.nets.joint import JointDiscriminator, MLPReconstructor
+from gens.nets.lipschitz import (
+    LipschitzConv2d,
+    LipschitzLinear,
+    LipSwish,
+    lipschitz_convnet,
+    lipschitz_mlp,
+)
 from gens.nets.made import MADE, MaskedLinear
 from gens.nets.minibatch import MinibatchDiscrimination, MinibatchDiscriminator, MinibatchStdDev
 from gens.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, mlp
+from gens.nets.odenet import ConcatSquashConv2d, ConcatSquashLinear, ODENet
 from gens.nets.pack import PackedDiscriminator
 from gens.nets.projection import ConditionalDiscriminator
 from gens.nets.select import by_data_kind
@@ -21,12 +29,17 @@ __all__ = [
     "BEGANDiscriminator",
     "BEGANGenerator",
     "by_data_kind",
+    "ConcatSquashConv2d",
+    "ConcatSquashLinear",
     "CouplingMLP",
     "CouplingResNet",
     "DCGANDiscriminator",
     "DCGANGenerator",
     "GlowNet",
     "JointDiscriminator",
+    "LipschitzConv2d",
+    "LipschitzLinear",
+    "LipSwish",
     "MADE",
     "MaskedLinear",
     "Maxout",
@@ -36,7 +49,10 @@ __all__ = [
     "MLPDiscriminator",
     "MLPGenerator",
     "MLPReconstructor",
+    "ODENet",
     "PackedDiscriminator",
     "ZeroConv2d",
+    "lipschitz_convnet",
+    "lipschitz_mlp",
     "mlp",
 ]

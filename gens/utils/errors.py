@@ -1,6 +1,13 @@
 """Errors users can act on. The task turns them into a one-line message and a non-zero exit."""
 
-__all__ = ["GensError", "ConfigError", "DataError", "CheckpointError", "IncompatibleDataError"]
+__all__ = [
+    "GensError",
+    "ConfigError",
+    "DataError",
+    "CheckpointError",
+    "IncompatibleDataError",
+    "SolverError",
+]
 
 
 class GensError(Exception):
@@ -21,3 +28,7 @@ class CheckpointError(GensError, ValueError):
 
 class IncompatibleDataError(DataError):
     """The model cannot work on this kind of data (e.g. an image GAN on 2-D points)."""
+
+
+class SolverError(GensError, RuntimeError):
+    """A numerical solver that could not finish within its budget (e.g. an ODE's step count)."""

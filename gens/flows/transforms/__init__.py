@@ -9,9 +9,11 @@ from gens.flows.transforms.actnorm import ActNorm
 from gens.flows.transforms.amortized import ParamLayer, bisect
 from gens.flows.transforms.autoregressive import IAFLayer, MAFLayer
 from gens.flows.transforms.base import Compose, Inverse, Transform
+from gens.flows.transforms.cnf import CNF
 from gens.flows.transforms.conv1x1 import Invertible1x1Conv
 from gens.flows.transforms.coupling import Coupling, channel_mask, checkerboard_mask
 from gens.flows.transforms.dequantization import VariationalDequantization
+from gens.flows.transforms.elementwise import TransformerAutoregressive, TransformerCoupling
 from gens.flows.transforms.multiscale import LearnedSplitPrior, MultiScale
 from gens.flows.transforms.normalization import BatchNormFlow, DiagonalScaling
 from gens.flows.transforms.permutation import Permutation, Reverse, Shuffle
@@ -19,11 +21,15 @@ from gens.flows.transforms.planar import Planar
 from gens.flows.transforms.preprocess import LogitTransform, UniformDequantization, to_levels
 from gens.flows.transforms.radial import Radial
 from gens.flows.transforms.reshape import Flatten, Squeeze, Squeezed
+from gens.flows.transforms.residual import ResidualBlock
+from gens.flows.transforms.rq_spline import RQSpline
 from gens.flows.transforms.sylvester import Sylvester
+from gens.flows.transforms.transformer import Transformer
 
 __all__ = [
     "ActNorm",
     "BatchNormFlow",
+    "CNF",
     "Compose",
     "Coupling",
     "DiagonalScaling",
@@ -38,6 +44,8 @@ __all__ = [
     "ParamLayer",
     "Permutation",
     "Planar",
+    "RQSpline",
+    "ResidualBlock",
     "Radial",
     "Reverse",
     "Shuffle",
@@ -45,6 +53,9 @@ __all__ = [
     "Squeezed",
     "Sylvester",
     "Transform",
+    "Transformer",
+    "TransformerAutoregressive",
+    "TransformerCoupling",
     "UniformDequantization",
     "VariationalDequantization",
     "bisect",

@@ -1,0 +1,59 @@
+"""Elementwise monotone transformers: the part of a coupling or autoregressive layer that maps
+each variable given its parameters (Huang et al. 2018, NAF, Sec. 2, call it the transformer and
+the network that produces its parameters the conditioner; Papamakarios et al. 2021, Sec. 3.1).
+
+A ``Transformer`` maps ``x[..., D]`` with parameters ``params[..., D, P]`` to ``y`` and reports
+the log-derivative of every element (the Jacobian of an elementwise map is diagonal). Those with
+a closed-form inverse override ``inverse``; the others are inverted by bisection, which needs
+only monotonicity: the bracket is widened until it holds the target, then halved until it is
+narrower than ``tol`` (or ``max_iter`` halvings).
+
+Example::
+
+    tr = RQSpline(bins=8)
+    y, ld = tr(torch.randn(5, 2), torch.zeros(5, 2, tr.num_params))
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["Transformer"]
+
+
+class Transformer(nn.Module):
+    """Base class: ``forward(x, params) -> (y, log dy/dx)`` elementwise; ``num_params`` = P."""
+
+    num_params: int
+
+    def __init__(self, tol: float = 1e-6, max_iter: int = 100):
+        super().__init__()
+        self.tol, self.max_iter = float(tol), int(max_iter)
+
+    def forward(self, x: torch.Tensor, params: torch.Tensor):
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def _bisect(self, y: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        lo, hi = y.new_full(y.shape, -1.0), y.new_full(y.shape, 1.0)
+        for _ in range(64):  # a bracket of [-2^64, 2^64] holds every reachable float target
+            below = self(lo, params)[0] > y
+            above = self(hi, params)[0] < y
+            if not (below.any() or above.any()):
+                break
+            lo = torch.where(below, 2 * lo, lo)
+            hi = torch.where(above, 2 * hi, hi)
+        for _ in range(self.max_iter):
+            if (hi - lo).max() <= self.tol:
+                break
+            mid = 0.5 * (lo + hi)
+            up = self(mid, params)[0] > y
+            hi, lo = torch.where(up, mid, hi), torch.where(up, lo, mid)
+        return 0.5 * (lo + hi)
+
+    def inverse(self, y: torch.Tensor, params: torch.Tensor):
+        """``(x, log dx/dy)``; by bisection unless a subclass has a closed form."""
+        x = self._bisect(y, params)
+        _, ld = self(x, params)
+        return x, -ld
