@@ -67,9 +67,14 @@ class DigitsDataModule(GensDataModule):
         quantize: bool = True,
         seed: int = 0,
         monitor: str | None = None,
+        **loader_options,
     ):
         super().__init__(
-            batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, monitor=monitor
+            batch_size=batch_size,
+            eval_batch_size=eval_batch_size,
+            seed=seed,
+            monitor=monitor,
+            **loader_options,
         )
         if int(image_size) < 4:
             raise ConfigError(f"data.image_size must be >= 4, got {image_size}")

@@ -97,21 +97,24 @@ class ImageDataModule(GensDataModule):
         monitor: str | None = None,
     ):
         super().__init__(
-            batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, monitor=monitor
+            batch_size=batch_size,
+            eval_batch_size=eval_batch_size,
+            seed=seed,
+            monitor=monitor,
+            num_workers=num_workers,
+            pin_memory=pin_memory,
+            persistent_workers=persistent_workers,
         )
         if root is None or str(root) == "":
             raise ConfigError(f"data.root is not set; point it at the {self.name} files")
         if int(image_size) < 4:
             raise ConfigError(f"data.image_size must be >= 4, got {image_size}")
-        if int(num_workers) < 0 or int(n_val) < 0:
-            raise ConfigError("data.num_workers and data.n_val must be >= 0")
+        if int(n_val) < 0:
+            raise ConfigError(f"data.n_val must be >= 0, got {n_val}")
         self.root = Path(str(root)).expanduser()
         self.image_size = int(image_size)
         self.download = bool(download)
         self.n_val = int(n_val)
-        self.num_workers = int(num_workers)
-        self.pin_memory = bool(pin_memory)
-        self.persistent_workers = bool(persistent_workers) and self.num_workers > 0
         self.shape = (self.channels, self.image_size, self.image_size)
         self.datasets: dict[str, Dataset] = {}
         if not self.download:

@@ -96,9 +96,14 @@ class ToyDataModule(GensDataModule):
         eval_batch_size: int | None = None,
         seed: int = 0,
         monitor: str | None = None,
+        **loader_options,
     ):
         super().__init__(
-            batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, monitor=monitor
+            batch_size=batch_size,
+            eval_batch_size=eval_batch_size,
+            seed=seed,
+            monitor=monitor,
+            **loader_options,
         )
         if name not in TOY_SETS:
             raise ConfigError(f"unknown toy set '{name}'; choose one of {', '.join(TOY_SETS)}")
