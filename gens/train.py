@@ -28,6 +28,7 @@ from gens.utils.errors import CheckpointError, ConfigError, GensError
 from gens.utils.hydra_ddp import ddp_job_scope
 from gens.utils.io import write_json_atomic
 from gens.utils.logging import get_logger
+from gens.utils.run_dir import resolve_ckpt_path, restore_record, training_started
 from gens.utils.secrets import redact
 from gens.utils.summary import print_config, print_summary
 from gens.utils.sweep import failure_value, objective
@@ -103,7 +104,28 @@ def build(cfg: DictConfig):
     return dm, model
 
 
-def _check_resume(path: str, model) -> None:
+# Data config keys that say which data a model was trained on (others, such as the batch size,
+# the loader options or where the files are, may change on resume).
+DATA_IDENTITY = ("_target_", "name", "energy", "category", "image_size", "attributes")
+
+
+def _check_resume_data(path: str, stored: dict | None, data_cfg: DictConfig) -> None:
+    if not stored:
+        return
+    mine = OmegaConf.to_container(data_cfg, resolve=True)
+    diff = [
+        f"data.{k}: {stored.get(k)} in the checkpoint, {mine.get(k)} here"
+        for k in DATA_IDENTITY
+        if (k in stored or k in mine) and stored.get(k) != mine.get(k)
+    ]
+    if diff:
+        raise CheckpointError(
+            f"{path} was trained on other data ({'; '.join(diff)}); resume with the data= of "
+            "that run, or start a new run (ckpt_path=null)"
+        )
+
+
+def _check_resume(path: str, model, data_cfg: DictConfig) -> None:
     ckpt = read_checkpoint(path)
     stored = ckpt.get("gens", {}).get("class")
     mine = f"{type(model).__module__}.{type(model).__qualname__}"
@@ -114,6 +136,7 @@ def _check_resume(path: str, model) -> None:
             f"{path} holds a {stored.rsplit('.', 1)[-1]} but model= builds a "
             f"{type(model).__name__}; pick the model= of that run or another checkpoint"
         )
+    _check_resume_data(path, ckpt["gens"].get("meta", {}).get("data"), data_cfg)
     mine_sd = model.state_dict()
     for key, value in ckpt["state_dict"].items():
         want = mine_sd.get(key)
@@ -127,6 +150,8 @@ def _check_resume(path: str, model) -> None:
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Train and test one configuration; return the final metrics (also in metrics.json)."""
+    if cfg.get("ckpt_path"):
+        cfg.ckpt_path = resolve_ckpt_path(cfg.ckpt_path)
     validate_config(cfg)
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -136,7 +161,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     dm, model = build(cfg)
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path:
-        _check_resume(ckpt_path, model)
+        _check_resume(ckpt_path, model, cfg.data)
     callbacks = _instantiate_group(cfg.get("callbacks"))
     interrupt = GracefulInterrupt()
     callbacks += [DivergenceGuard(**cfg.get("divergence", {})), interrupt]
@@ -148,6 +173,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     for lg in trainer.loggers:
         lg.log_hyperparams(hparams)
 
+    training_started(Path(cfg.paths.output_dir))
     if cfg.get("train", True):
         trainer.fit(model, datamodule=dm, ckpt_path=ckpt_path, weights_only=True)
         interrupt.raise_if_interrupted()
@@ -241,6 +267,7 @@ def main(cfg: DictConfig) -> float | None:
             raise
         if not (output_dir / "checkpoints").exists():
             _remove_if_empty_run(output_dir)
+        restore_record(output_dir)
         print(f"gens: error: {err}", file=sys.stderr)
         sys.exit(2)
     finally:

@@ -54,4 +54,6 @@ def validate_config(cfg: DictConfig) -> None:
         )
     ckpt = cfg.get("ckpt_path")
     if ckpt and not Path(str(ckpt)).is_file():
-        raise ConfigError(f"ckpt_path={ckpt} does not exist; point it at a .ckpt file")
+        raise ConfigError(
+            f"ckpt_path={ckpt} does not exist; point it at a .ckpt file or a run directory"
+        )
