@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from gens.data.base import GensDataModule
-from gens.utils.errors import ConfigError, DataError
+from gens.utils.errors import ConfigError, DataError, GensError
 from gens.utils.logging import get_logger
 
 __all__ = ["ImageDataModule", "image_transform", "split_indices", "working_dir"]
@@ -150,9 +150,22 @@ class ImageDataModule(GensDataModule):
         return image_transform(self.image_size, self.channels)
 
     def prepare_data(self) -> None:
-        if self.download:
-            self.root.mkdir(parents=True, exist_ok=True)
+        if not self.download:
+            return
+        made = not self.root.exists()
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
             self.download_files()
+        except GensError:
+            raise
+        except Exception as e:  # offline (URLError), a server error, a bad archive, ...
+            if made and not any(self.root.iterdir()):
+                self.root.rmdir()  # leave no empty data folder that looks like a data set
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise DataError(
+                f"downloading {self.name} into {self.root} failed ({reason}); check the "
+                f"network, or copy the files there by hand and set data.download=false"
+            ) from None
 
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
