@@ -226,6 +226,7 @@ def main(cfg: DictConfig) -> float | None:
     try:
         with ddp_job_scope():  # DDP workers rerun this job only, and leave no state behind
             metrics = train(cfg)
+            value = objective(cfg, metrics)  # the optimized_metric for sweepers, or None
     except TrainingInterrupted as e:
         print(f"gens: {e}", file=sys.stderr)
         sys.exit(130)
@@ -254,7 +255,6 @@ def main(cfg: DictConfig) -> float | None:
         finish_wandb()
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         print_summary(metrics, output_dir)
-    value = objective(cfg, metrics)  # the optimized_metric for sweepers, or None
     if _is_multirun() and int(os.environ.get("LOCAL_RANK", "0")) == 0:
         job_done(cfg, metrics, value)
     return value

@@ -152,15 +152,17 @@ class ImageDataModule(GensDataModule):
     def prepare_data(self) -> None:
         if not self.download:
             return
-        made = not self.root.exists()
+        made = [p for p in (self.root, *self.root.parents) if not p.exists()]
         self.root.mkdir(parents=True, exist_ok=True)
         try:
             self.download_files()
         except GensError:
             raise
         except Exception as e:  # offline (URLError), a server error, a bad archive, ...
-            if made and not any(self.root.iterdir()):
-                self.root.rmdir()  # leave no empty data folder that looks like a data set
+            for folder in made:  # leave no empty data folder that looks like a data set
+                if any(folder.iterdir()):
+                    break
+                folder.rmdir()
             reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise DataError(
                 f"downloading {self.name} into {self.root} failed ({reason}); check the "
