@@ -27,8 +27,8 @@ EMBEDDED_TOY = {"grid25", "ring8", "moons", "checkerboard", "spirals", "gauss1d"
 SMALL_SAMPLER = ["model.sampling.rejection.steps=5", "model.sampling.rejection.burn_in=200"]
 
 
-def _ids(commands):
-    return [c.text for c in commands]
+def _ids(cmd) -> str:
+    return cmd.text
 
 
 def _placeholders(args: list[str], ckpt: str = "ckpt.ckpt", npz: str = "x.npz") -> list[str]:

@@ -39,7 +39,9 @@ class Command:
 
     @property
     def words(self) -> list[str]:
-        return shlex.split(self.text)
+        # a placeholder is one word even where it reads as prose (<file.npz or folder>)
+        text = re.sub(r"<[^>]*>", lambda m: m.group(0).replace(" ", "_"), self.text)
+        return shlex.split(text)
 
     @property
     def kind(self) -> str:
