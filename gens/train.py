@@ -19,19 +19,24 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
+from lightning_fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 
 from gens.callbacks.divergence import DivergenceGuard
 from gens.callbacks.interrupt import GracefulInterrupt, TrainingInterrupted
-from gens.utils.checkpoint import read_checkpoint, restore_weights
+from gens.utils.checkpoint import restore_weights
 from gens.utils.divergence import DivergenceError
-from gens.utils.errors import CheckpointError, ConfigError, GensError
+from gens.utils.errors import ConfigError, GensError
 from gens.utils.hydra_ddp import ddp_job_scope
 from gens.utils.io import write_json_atomic
 from gens.utils.logging import get_logger
+from gens.utils.quiet import silence_known_noise
+from gens.utils.resume import check_resume
+from gens.utils.run_dir import resolve_ckpt_path, restore_record, training_started
 from gens.utils.secrets import redact
 from gens.utils.summary import print_config, print_summary
 from gens.utils.sweep import failure_value, objective
+from gens.utils.sweep_report import job_done, job_failed
 from gens.utils.validate import validate_config
 
 log = get_logger(__name__)
@@ -39,12 +44,12 @@ log = get_logger(__name__)
 __all__ = ["train", "main"]
 
 
-def _instantiate_group(group: DictConfig | None) -> list[Any]:
+def _instantiate_group(group: DictConfig | None, name: str) -> list[Any]:
     if not group:
         return []
     return [
-        hydra.utils.instantiate(c)
-        for c in group.values()
+        _instantiate(c, f"{name}.{key}")
+        for key, c in group.items()
         if isinstance(c, DictConfig) and "_target_" in c
     ]
 
@@ -80,7 +85,24 @@ def _instantiate(node: DictConfig, group: str, **kwargs):
                 f"{group}.{key} is not an option of {node.get('_target_')} (or of a network "
                 f"it builds); remove it or check its spelling{hint}"
             ) from None
+        if isinstance(err, ValueError | TypeError | MisconfigurationException):
+            # a value the class rejects (Lightning's precision, an int('abc'), no GPU, ...)
+            raise ConfigError(_bad_value(node, group, err)) from None
         raise
+
+
+def _bad_value(node: DictConfig, group: str, err: BaseException) -> str:
+    """One line for a value that a class rejected: the key that holds it where it can be
+    found from the message, else the group."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    quoted = set(re.findall(r"'([^']*)'", text))
+    keys = [
+        k
+        for k, v in node.items()
+        if not OmegaConf.is_config(v) and v is not None and str(v) in quoted
+    ]
+    where = f"{group}.{keys[0]}={node[keys[0]]}" if keys else group
+    return f"{where}: {text}"
 
 
 def build(cfg: DictConfig):
@@ -104,30 +126,10 @@ def build(cfg: DictConfig):
     return dm, model
 
 
-def _check_resume(path: str, model) -> None:
-    ckpt = read_checkpoint(path)
-    stored = ckpt.get("gens", {}).get("class")
-    mine = f"{type(model).__module__}.{type(model).__qualname__}"
-    if stored is None:
-        raise CheckpointError(f"{path} was not written by gens; cannot resume from it")
-    if stored != mine:
-        raise CheckpointError(
-            f"{path} holds a {stored.rsplit('.', 1)[-1]} but model= builds a "
-            f"{type(model).__name__}; pick the model= of that run or another checkpoint"
-        )
-    mine_sd = model.state_dict()
-    for key, value in ckpt["state_dict"].items():
-        want = mine_sd.get(key)
-        if want is None or not torch.is_tensor(value) or want.shape == value.shape:
-            continue
-        raise CheckpointError(
-            f"{path}: {key} has shape {tuple(value.shape)} but this config builds "
-            f"{tuple(want.shape)}; resume with the model= and data= of that run"
-        )
-
-
 def train(cfg: DictConfig) -> dict[str, float]:
     """Train and test one configuration; return the final metrics (also in metrics.json)."""
+    if cfg.get("ckpt_path"):
+        cfg.ckpt_path = resolve_ckpt_path(cfg.ckpt_path)
     validate_config(cfg)
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -137,18 +139,19 @@ def train(cfg: DictConfig) -> dict[str, float]:
     dm, model = build(cfg)
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path:
-        _check_resume(ckpt_path, model)
-    callbacks = _instantiate_group(cfg.get("callbacks"))
+        check_resume(ckpt_path, model, cfg.data)
+    callbacks = _instantiate_group(cfg.get("callbacks"), "callbacks")
     interrupt = GracefulInterrupt()
     callbacks += [DivergenceGuard(**cfg.get("divergence", {})), interrupt]
-    loggers = _instantiate_group(cfg.get("logger"))
-    trainer: pl.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    loggers = _instantiate_group(cfg.get("logger"), "logger")
+    trainer: pl.Trainer = _instantiate(cfg.trainer, "trainer", callbacks=callbacks, logger=loggers)
 
     hparams = redact(OmegaConf.to_container(cfg, resolve=True))
     hparams["model/params/total"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
     for lg in trainer.loggers:
         lg.log_hyperparams(hparams)
 
+    training_started(Path(cfg.paths.output_dir))
     if cfg.get("train", True):
         trainer.fit(model, datamodule=dm, ckpt_path=ckpt_path, weights_only=True)
         interrupt.raise_if_interrupted()
@@ -217,12 +220,14 @@ CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "configs")
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train.yaml")
 def main(cfg: DictConfig) -> float | None:
+    silence_known_noise()
     if cfg.get("extras", {}).get("print_config"):
         print_config(cfg)
     output_dir = Path(cfg.paths.output_dir)
     try:
         with ddp_job_scope():  # DDP workers rerun this job only, and leave no state behind
             metrics = train(cfg)
+            value = objective(cfg, metrics)  # the optimized_metric for sweepers, or None
     except TrainingInterrupted as e:
         print(f"gens: {e}", file=sys.stderr)
         sys.exit(130)
@@ -232,24 +237,33 @@ def main(cfg: DictConfig) -> float | None:
         print("gens: interrupted before training started; nothing saved", file=sys.stderr)
         sys.exit(130)
     except Exception as e:
-        if _is_multirun() and cfg.get("optimized_metric"):
-            # One bad trial (divergence, crash) must not end an Optuna sweep: report the worst
-            # value for the sweep's direction and let the sampler move on (gens.utils.sweep).
-            log.error(f"trial failed, reporting {failure_value(cfg)}: {_unwrap(e)!r}")
-            return failure_value(cfg)
         err = _unwrap(e)
-        if not isinstance(err, GensError) or _is_multirun():
+        if _is_multirun():
+            # one line for the failed job, and the sweep goes on (gens.utils.sweep_report); a
+            # trial of a search reports the worst value so the sampler moves away from it
+            if (
+                isinstance(err, GensError)
+                and not isinstance(err, DivergenceError)
+                and not (output_dir / "checkpoints").exists()
+            ):
+                _remove_if_empty_run(output_dir)
+            job_failed(err, isinstance(err, GensError), output_dir)
+            return failure_value(cfg) if cfg.get("optimized_metric") else None
+        if not isinstance(err, GensError):
             raise
         # a run that diverged trained: its log says how far, so its directory stays
         if not isinstance(err, DivergenceError) and not (output_dir / "checkpoints").exists():
             _remove_if_empty_run(output_dir)
+        restore_record(output_dir)
         print(f"gens: error: {err}", file=sys.stderr)
         sys.exit(2)
     finally:
         finish_wandb()
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         print_summary(metrics, output_dir)
-    return objective(cfg, metrics)  # the optimized_metric for sweepers, or None
+    if _is_multirun() and int(os.environ.get("LOCAL_RANK", "0")) == 0:
+        job_done(cfg, metrics, value)
+    return value
 
 
 if __name__ == "__main__":

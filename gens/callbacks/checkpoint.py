@@ -6,7 +6,8 @@ on mixtures, ``val/fid`` on image sets), else none (last only). A declared metri
 never logs (e.g. ``val/fid`` with ``callbacks.image_metrics=null``) keeps ``last.ckpt`` only,
 with one warning. ``last.ckpt`` is written at every save point (Lightning >= 2.5 writes it only
 when a top-k checkpoint was written at the same step, so a run whose monitored metric stopped
-improving would resume from a stale state).
+improving would resume from a stale state). ``best.ckpt`` is written only right after a
+validation at the same step, so it always holds the weights its score was measured on.
 """
 
 from __future__ import annotations
@@ -48,8 +49,18 @@ class ModelCheckpoint(pl.callbacks.ModelCheckpoint):
             **kwargs,
         )
         self._missing_warned = False
+        self._validated_step: int | None = None
+
+    def save_last_now(self, trainer) -> str:
+        """Write ``last.ckpt`` at this step (e.g. on Ctrl-C) as this callback's own last
+        checkpoint, so a later save at the same step neither repeats nor versions it."""
+        self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        self._last_global_step_saved = trainer.global_step
+        return self.last_model_path
 
     def _save_topk_checkpoint(self, trainer, monitor_candidates) -> None:
+        if self._validated_step != trainer.global_step:
+            return  # the monitored value is from an earlier validation, not these weights
         if self.monitor is not None and self.monitor not in monitor_candidates:
             if not self._missing_warned:
                 log.warning(
@@ -79,6 +90,8 @@ class ModelCheckpoint(pl.callbacks.ModelCheckpoint):
             self._save_last_if_missed(trainer)
 
     def on_validation_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking:
+            self._validated_step = trainer.global_step
         due = self._due(trainer, at_train_epoch_end=False)
         super().on_validation_end(trainer, pl_module)
         if due:

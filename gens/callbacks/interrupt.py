@@ -75,8 +75,13 @@ class GracefulInterrupt(pl.Callback):
         if not stop or self.saved_path is not None:
             return
         self.requested = True
-        path = self._path(trainer)
-        trainer.save_checkpoint(path, weights_only=False)
+        cb = trainer.checkpoint_callback
+        if self.dirpath is None and hasattr(cb, "save_last_now") and cb.save_last:
+            # through the checkpoint callback: the one last.ckpt, no versioned copy beside it
+            path = Path(cb.save_last_now(trainer))
+        else:
+            path = self._path(trainer)
+            trainer.save_checkpoint(path, weights_only=False)
         self.saved_path, self.step = path, trainer.global_step
         # stop now, even inside the first epoch (min_epochs would otherwise keep it going)
         trainer.fit_loop.min_epochs = 0

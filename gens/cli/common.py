@@ -16,6 +16,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gens.cli import CONFIG_DIR
 from gens.utils.errors import ConfigError, GensError
+from gens.utils.quiet import silence_known_noise
 
 __all__ = [
     "app",
@@ -54,6 +55,7 @@ def gens_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        silence_known_noise()
         try:
             return fn(*args, **kwargs)
         except (GensError, InstantiationException) as e:

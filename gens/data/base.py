@@ -57,8 +57,11 @@ class InMemoryLoader:
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
+        pin_memory: bool = False,
     ):
         self.tensors = tensors
+        # page-locked batches only help (and only work) with a GPU to copy them to
+        self.pin_memory = bool(pin_memory) and torch.cuda.is_available()
         self.batch_size = batch_size
         self.drop_last = drop_last
         self.sampler = EpochSampler(len(tensors[0]), shuffle, seed, rank, world_size)
@@ -72,7 +75,10 @@ class InMemoryLoader:
         idx = self.sampler.indices()
         for b in range(len(self)):
             sel = idx[b * self.batch_size : (b + 1) * self.batch_size]
-            yield tuple(t[sel] for t in self.tensors)
+            yield self.pinned(tuple(t[sel] for t in self.tensors))
+
+    def pinned(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        return tuple(t.pin_memory() for t in batch) if self.pin_memory else batch
 
 
 class GensDataModule(pl.LightningDataModule):
@@ -92,6 +98,10 @@ class GensDataModule(pl.LightningDataModule):
     ``monitor`` (from the data config) names the validation metric that measures a model's
     samples on this data (``val/rkl`` on mixtures, ``val/fid`` on images): the metric a best
     checkpoint tracks unless the model config declares its own.
+
+    ``num_workers``, ``pin_memory`` and ``persistent_workers`` are the DataLoader options of
+    every data module. In-memory sets slice their batches from tensors in the main process,
+    where worker processes would only add cost; they pin those batches with ``pin_memory``.
     """
 
     kind: str = "vector"
@@ -106,6 +116,9 @@ class GensDataModule(pl.LightningDataModule):
         seed: int = 0,
         monitor: str | None = None,
         labels_per_class: int | None = None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
     ):
         super().__init__()
         self.monitor = monitor
@@ -114,6 +127,11 @@ class GensDataModule(pl.LightningDataModule):
         self.labels_per_class = None if labels_per_class is None else int(labels_per_class)
         if int(batch_size) < 1:
             raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
+        if int(num_workers) < 0:
+            raise ConfigError(f"data.num_workers must be >= 0, got {num_workers}")
+        self.num_workers = int(num_workers)
+        self.pin_memory = bool(pin_memory)
+        self.persistent_workers = bool(persistent_workers) and self.num_workers > 0
         self.batch_size = int(batch_size)
         self.eval_batch_size = int(eval_batch_size or max(batch_size, 500))
         self.seed = int(seed)
@@ -147,6 +165,7 @@ class GensDataModule(pl.LightningDataModule):
             seed=self.seed,
             rank=rank,
             world_size=world,
+            pin_memory=self.pin_memory,
         )
 
     def split_loader(self, split: str, train: bool):

@@ -68,6 +68,7 @@ class DigitsDataModule(GensDataModule):
         seed: int = 0,
         monitor: str | None = None,
         labels_per_class: int | None = None,
+        **loader_options,
     ):
         super().__init__(
             batch_size=batch_size,
@@ -75,6 +76,7 @@ class DigitsDataModule(GensDataModule):
             seed=seed,
             monitor=monitor,
             labels_per_class=labels_per_class,
+            **loader_options,
         )
         if int(image_size) < 4:
             raise ConfigError(f"data.image_size must be >= 4, got {image_size}")

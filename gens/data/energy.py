@@ -132,9 +132,14 @@ class EnergyDataModule(GensDataModule):
         bound: float | None = 4.0,
         seed: int = 0,
         monitor: str | None = None,
+        **loader_options,
     ):
         super().__init__(
-            batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, monitor=monitor
+            batch_size=batch_size,
+            eval_batch_size=eval_batch_size,
+            seed=seed,
+            monitor=monitor,
+            **loader_options,
         )
         if energy not in ENERGIES:
             raise ConfigError(f"unknown energy '{energy}'; choose one of {', '.join(ENERGIES)}")

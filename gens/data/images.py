@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from gens.data.base import GensDataModule
-from gens.utils.errors import ConfigError, DataError
+from gens.utils.errors import ConfigError, DataError, GensError
 from gens.utils.logging import get_logger
 
 __all__ = ["ImageDataModule", "image_transform", "split_indices", "working_dir"]
@@ -97,21 +97,24 @@ class ImageDataModule(GensDataModule):
         monitor: str | None = None,
     ):
         super().__init__(
-            batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed, monitor=monitor
+            batch_size=batch_size,
+            eval_batch_size=eval_batch_size,
+            seed=seed,
+            monitor=monitor,
+            num_workers=num_workers,
+            pin_memory=pin_memory,
+            persistent_workers=persistent_workers,
         )
         if root is None or str(root) == "":
             raise ConfigError(f"data.root is not set; point it at the {self.name} files")
         if int(image_size) < 4:
             raise ConfigError(f"data.image_size must be >= 4, got {image_size}")
-        if int(num_workers) < 0 or int(n_val) < 0:
-            raise ConfigError("data.num_workers and data.n_val must be >= 0")
+        if int(n_val) < 0:
+            raise ConfigError(f"data.n_val must be >= 0, got {n_val}")
         self.root = Path(str(root)).expanduser()
         self.image_size = int(image_size)
         self.download = bool(download)
         self.n_val = int(n_val)
-        self.num_workers = int(num_workers)
-        self.pin_memory = bool(pin_memory)
-        self.persistent_workers = bool(persistent_workers) and self.num_workers > 0
         self.shape = (self.channels, self.image_size, self.image_size)
         self.datasets: dict[str, Dataset] = {}
         if not self.download:
@@ -147,9 +150,24 @@ class ImageDataModule(GensDataModule):
         return image_transform(self.image_size, self.channels)
 
     def prepare_data(self) -> None:
-        if self.download:
-            self.root.mkdir(parents=True, exist_ok=True)
+        if not self.download:
+            return
+        made = [p for p in (self.root, *self.root.parents) if not p.exists()]
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
             self.download_files()
+        except GensError:
+            raise
+        except Exception as e:  # offline (URLError), a server error, a bad archive, ...
+            for folder in made:  # leave no empty data folder that looks like a data set
+                if any(folder.iterdir()):
+                    break
+                folder.rmdir()
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise DataError(
+                f"downloading {self.name} into {self.root} failed ({reason}); check the "
+                f"network, or copy the files there by hand and set data.download=false"
+            ) from None
 
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:

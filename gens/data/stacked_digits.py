@@ -30,7 +30,7 @@ class StackedLoader(InMemoryLoader):
     def __iter__(self):
         for triples, labels in super().__iter__():
             x = self.images[triples].flatten(1, 2)  # (B, 3, 1, S, S) -> (B, 3, S, S)
-            yield x, labels
+            yield self.pinned((x, labels))
 
 
 class StackedDigitsDataModule(DigitsDataModule):
@@ -97,4 +97,5 @@ class StackedDigitsDataModule(DigitsDataModule):
             seed=self.seed,
             rank=rank,
             world_size=world,
+            pin_memory=self.pin_memory,
         )

@@ -109,6 +109,7 @@ class ToyDataModule(GensDataModule):
         seed: int = 0,
         monitor: str | None = None,
         labels_per_class: int | None = None,
+        **loader_options,
     ):
         super().__init__(
             batch_size=batch_size,
@@ -116,6 +117,7 @@ class ToyDataModule(GensDataModule):
             seed=seed,
             monitor=monitor,
             labels_per_class=labels_per_class,
+            **loader_options,
         )
         if name not in TOY_SETS:
             raise ConfigError(f"unknown toy set '{name}'; choose one of {', '.join(TOY_SETS)}")

@@ -18,9 +18,12 @@ def print_config(cfg: DictConfig) -> None:
 
     tree = Tree("config", guide_style="dim")
     for key in ("data", "model", "trainer", "callbacks", "logger", "paths"):
-        if key in cfg:
-            text = OmegaConf.to_yaml(cfg[key], resolve=False)
-            tree.add(key).add(Syntax(text, "yaml"))
+        if key not in cfg:
+            continue
+        node = cfg[key]
+        # a group switched off (debug configs set callbacks/logger to null) is a plain value
+        text = OmegaConf.to_yaml(node, resolve=False) if OmegaConf.is_config(node) else f"{node}"
+        tree.add(key).add(Syntax(text, "yaml"))
     Console().print(tree)
 
 

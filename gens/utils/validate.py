@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from omegaconf import DictConfig, ListConfig
 
 from gens.utils.errors import ConfigError
@@ -35,7 +36,20 @@ def _number(path: str, value, key: str) -> float:
         raise ConfigError(f"{path}.{key} must be a number, got {value!r}") from None
 
 
+def _check_seed_and_devices(cfg: DictConfig) -> None:
+    seed = cfg.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not str(seed).lstrip("-").isdigit()):
+        raise ConfigError(f"seed must be an integer (or null for a random one), got {seed!r}")
+    accelerator = str(cfg.get("trainer", {}).get("accelerator", ""))
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(
+            f"trainer.accelerator={accelerator} needs a CUDA GPU and PyTorch sees none; drop "
+            "trainer=gpu (or set trainer.accelerator=cpu) to train on the CPU"
+        )
+
+
 def validate_config(cfg: DictConfig) -> None:
+    _check_seed_and_devices(cfg)
     for path, node in walk(cfg.get("model")):
         target = str(node.get("_target_", ""))
         if target.startswith("torch.optim.") and "lr_scheduler" not in target and "lr" in node:
@@ -54,4 +68,6 @@ def validate_config(cfg: DictConfig) -> None:
         )
     ckpt = cfg.get("ckpt_path")
     if ckpt and not Path(str(ckpt)).is_file():
-        raise ConfigError(f"ckpt_path={ckpt} does not exist; point it at a .ckpt file")
+        raise ConfigError(
+            f"ckpt_path={ckpt} does not exist; point it at a .ckpt file or a run directory"
+        )

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pytorch_lightning.loggers import WandbLogger
 
+from gens.utils.errors import ConfigError
+
 __all__ = ["wandb_logger", "wandb_logged_in"]
 
 
@@ -29,7 +31,17 @@ def wandb_logger(offline: bool | str = "auto", id: str | None = None, **kwargs) 
     """``offline="auto"``: online only when logged in. ``id`` resumes that run."""
     if offline == "auto":
         offline = not wandb_logged_in()
+    elif not offline and not wandb_logged_in():
+        raise ConfigError(
+            "logger.wandb.offline=false needs a W&B login and none was found; run `wandb "
+            "login` or set WANDB_API_KEY, or leave logger.wandb.offline=auto (offline, sync later)"
+        )
     Path(kwargs.get("save_dir") or ".").mkdir(parents=True, exist_ok=True)
     if id is not None:
         kwargs.setdefault("resume", "allow")
-    return WandbLogger(offline=bool(offline), id=id, **kwargs)
+    logger = WandbLogger(offline=bool(offline), id=id, **kwargs)
+    # Lightning passes anonymous=None on to wandb.init, which then warns that the (removed)
+    # setting has no effect
+    if getattr(logger, "_wandb_init", {}).get("anonymous", 0) is None:
+        del logger._wandb_init["anonymous"]
+    return logger

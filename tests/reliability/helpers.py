@@ -81,8 +81,8 @@ class NpyFolderData(GensDataModule):
 
     kind = "vector"
 
-    def __init__(self, root: str, batch_size: int = 100, seed: int = 0, monitor=None):
-        super().__init__(batch_size=batch_size, seed=seed, monitor=monitor)
+    def __init__(self, root: str, batch_size: int = 100, seed: int = 0, monitor=None, **loader):
+        super().__init__(batch_size=batch_size, seed=seed, monitor=monitor, **loader)
         self.files = require_files(
             root, ["*.npy"], "npy folder", "write (N, D) float arrays as .npy files there"
         )

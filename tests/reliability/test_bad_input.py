@@ -116,7 +116,7 @@ def test_checkpoint_of_another_architecture(run_main, good_ckpt):
 
 def test_checkpoint_for_other_data_shape(run_main, good_ckpt):
     r = run_main(["model=gan", "data=gauss1d", f"ckpt_path={good_ckpt}"])
-    assert_clean_failure(r, "has shape")
+    assert_clean_failure(r, "other data", "data.name: ring8", "gauss1d")
 
 
 @pytest.mark.parametrize("state", ["missing", "empty", "no-npy"])

@@ -114,6 +114,12 @@ def test_sigint_saves_checkpoint_and_exits_cleanly(tmp_path):
     step = _check_run_dir(run_dir)
     assert step is not None and step >= before
     assert not (run_dir / "metrics.json").exists()
+    # one last.ckpt; best.ckpt only from a validation at an epoch end (LONG: 2 batches of one
+    # D and one G step each), never from the interrupt step
+    names = sorted(p.name for p in last.parent.glob("*.ckpt"))
+    assert names in (["last.ckpt"], ["best.ckpt", "last.ckpt"]), names
+    if "best.ckpt" in names:
+        assert read_checkpoint(last.parent / "best.ckpt")["global_step"] % (2 * 2) == 0
     _, resumed_step = _resume(tmp_path, last, "resumed")
     assert resumed_step > step
 
