@@ -15,6 +15,7 @@ EMBEDDED = [
     "checkerboard",
     "spirals",
     "gauss1d",
+    "overlap1d",
     "digits",
     "stacked_digits",
     "energy_u1",
