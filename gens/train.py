@@ -95,11 +95,9 @@ def _bad_value(node: DictConfig, group: str, err: BaseException) -> str:
     found from the message, else the group."""
     text = " ".join(str(err).split()) or type(err).__name__
     quoted = set(re.findall(r"'([^']*)'", text))
-    keys = [
-        k
-        for k, v in node.items()
-        if not OmegaConf.is_config(v) and v is not None and str(v) in quoted
-    ]
+    named = set(re.findall(r"`(\w+)`", text))
+    plain = {k: v for k, v in node.items() if not OmegaConf.is_config(v) and v is not None}
+    keys = [k for k, v in plain.items() if str(v) in quoted] or [k for k in plain if k in named]
     where = f"{group}.{keys[0]}={node[keys[0]]}" if keys else group
     return f"{where}: {text}"
 
