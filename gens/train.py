@@ -237,11 +237,11 @@ def main(cfg: DictConfig) -> float | None:
         err = _unwrap(e)
         if _is_multirun():
             # one line for the failed job, and the sweep goes on (gens.utils.sweep_report); a
-            # trial of a search reports the worst value so the sampler moves away from it
-            if isinstance(err, GensError) and not (output_dir / "checkpoints").exists():
-                _remove_if_empty_run(output_dir)
-            job_failed(err, isinstance(err, GensError), output_dir)
-            return failure_value(cfg) if cfg.get("optimized_metric") else None
+            # trial of a search reports the worst value so the sampler moves away from it. The
+            # job keeps its directory (its overrides and log) so the sweep's numbering is whole.
+            worst = failure_value(cfg) if cfg.get("optimized_metric") else None
+            job_failed(err, isinstance(err, GensError), output_dir, worst)
+            return worst
         if not isinstance(err, GensError):
             raise
         if not (output_dir / "checkpoints").exists():

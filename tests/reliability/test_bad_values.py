@@ -86,7 +86,9 @@ def test_multirun_with_a_bad_job(run_main, tmp_path):
     assert job.startswith("gens: error: job 0 (") and "n_critic must be >= 1" in job
     assert "1 of 2 jobs failed" in summary and "model.n_critic=0" in summary
     assert (sweep / "1" / "metrics.json").is_file()  # the good job ran after the bad one
-    assert not (sweep / "0").exists()
+    assert (
+        not list((sweep / "0").glob("**/*.ckpt")) and not (sweep / "0" / "metrics.json").exists()
+    )
     jobs = [json.loads(line) for line in (sweep / "jobs.jsonl").read_text().splitlines()]
     assert [j["ok"] for j in sorted(jobs, key=lambda j: j["num"])] == [False, True]
 
