@@ -242,6 +242,8 @@ def main(cfg: DictConfig) -> float | None:
             worst = failure_value(cfg) if cfg.get("optimized_metric") else None
             job_failed(err, isinstance(err, GensError), output_dir, worst)
             return worst
+        if isinstance(err, MisconfigurationException):  # a trainer setting Lightning rejects
+            err = ConfigError(f"trainer: {' '.join(str(err).split())}")
         if not isinstance(err, GensError):
             raise
         if not (output_dir / "checkpoints").exists():

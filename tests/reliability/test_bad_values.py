@@ -23,6 +23,7 @@ from tests.reliability.test_bad_input import GAN, assert_clean_failure
         ("trainer.precision=bogus", ["trainer.precision=bogus", "Allowed precision"]),
         ("trainer.devices=many", ["trainer.devices=many"]),
         ("trainer.max_epochs=abc", ["trainer.max_epochs"]),
+        ("trainer.limit_val_batches=0.001", ["trainer:", "limit_val_batches"]),
     ],
 )
 def test_values_a_library_rejects(run_main, override, words):
