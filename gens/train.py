@@ -84,8 +84,10 @@ def _instantiate(node: DictConfig, group: str, **kwargs):
                 f"{group}.{key} is not an option of {node.get('_target_')} (or of a network "
                 f"it builds); remove it or check its spelling{hint}"
             ) from None
-        if isinstance(err, ValueError | TypeError | MisconfigurationException):
-            # a value the class rejects (Lightning's precision, an int('abc'), no GPU, ...)
+        if isinstance(err, ValueError | MisconfigurationException):
+            # a value the class rejects (Lightning's precision, an int('abc'), no GPU, ...);
+            # the traceback stays in train.log for whoever debugs the class itself
+            log.debug(f"instantiating {group} failed", exc_info=err)
             raise ConfigError(_bad_value(node, group, err)) from None
         raise
 
