@@ -85,8 +85,10 @@ def _instantiate(node: DictConfig, group: str, **kwargs):
                 f"{group}.{key} is not an option of {node.get('_target_')} (or of a network "
                 f"it builds); remove it or check its spelling{hint}"
             ) from None
-        if isinstance(err, ValueError | TypeError | MisconfigurationException):
-            # a value the class rejects (Lightning's precision, an int('abc'), no GPU, ...)
+        if isinstance(err, ValueError | MisconfigurationException):
+            # a value the class rejects (Lightning's precision, an int('abc'), no GPU, ...);
+            # the traceback stays in train.log for whoever debugs the class itself
+            log.debug(f"instantiating {group} failed", exc_info=err)
             raise ConfigError(_bad_value(node, group, err)) from None
         raise
 
@@ -96,11 +98,9 @@ def _bad_value(node: DictConfig, group: str, err: BaseException) -> str:
     found from the message, else the group."""
     text = " ".join(str(err).split()) or type(err).__name__
     quoted = set(re.findall(r"'([^']*)'", text))
-    keys = [
-        k
-        for k, v in node.items()
-        if not OmegaConf.is_config(v) and v is not None and str(v) in quoted
-    ]
+    named = set(re.findall(r"`(\w+)`", text))
+    plain = {k: v for k, v in node.items() if not OmegaConf.is_config(v) and v is not None}
+    keys = [k for k, v in plain.items() if str(v) in quoted] or [k for k in plain if k in named]
     where = f"{group}.{keys[0]}={node[keys[0]]}" if keys else group
     return f"{where}: {text}"
 
@@ -240,15 +240,13 @@ def main(cfg: DictConfig) -> float | None:
         err = _unwrap(e)
         if _is_multirun():
             # one line for the failed job, and the sweep goes on (gens.utils.sweep_report); a
-            # trial of a search reports the worst value so the sampler moves away from it
-            if (
-                isinstance(err, GensError)
-                and not isinstance(err, DivergenceError)
-                and not (output_dir / "checkpoints").exists()
-            ):
-                _remove_if_empty_run(output_dir)
-            job_failed(err, isinstance(err, GensError), output_dir)
-            return failure_value(cfg) if cfg.get("optimized_metric") else None
+            # trial of a search reports the worst value so the sampler moves away from it. The
+            # job keeps its directory (its overrides and log) so the sweep's numbering is whole.
+            worst = failure_value(cfg) if cfg.get("optimized_metric") else None
+            job_failed(err, isinstance(err, GensError), output_dir, worst)
+            return worst
+        if isinstance(err, MisconfigurationException):  # a trainer setting Lightning rejects
+            err = ConfigError(f"trainer: {' '.join(str(err).split())}")
         if not isinstance(err, GensError):
             raise
         # a run that diverged trained: its log says how far, so its directory stays

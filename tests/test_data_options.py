@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hydra
 import pytest
+from omegaconf import OmegaConf
 
-from tests.helpers.configs import choices
+from tests.helpers.configs import CONFIG_DIR, choices
 
 LOADER_OPTIONS = ("num_workers", "pin_memory", "persistent_workers")
 EMBEDDED = [
@@ -22,20 +23,25 @@ EMBEDDED = [
 ]
 
 
-@pytest.mark.parametrize("data", choices("data"))
-def test_every_data_config_has_the_loader_options(cfg_factory, data):
-    cfg = cfg_factory([f"data={data}", "data.num_workers=2", "data.pin_memory=true"])
-    assert all(k in cfg.data for k in LOADER_OPTIONS), data
+def test_every_data_config_has_the_loader_options():
+    for data in choices("data"):
+        node = OmegaConf.load(CONFIG_DIR / "data" / f"{data}.yaml")
+        assert all(k in node for k in LOADER_OPTIONS), data
 
 
 @pytest.mark.parametrize("data", EMBEDDED)
 def test_embedded_sets_take_the_loader_options(cfg_factory, data):
     cfg = cfg_factory([f"data={data}", "data.num_workers=2", "data.pin_memory=true"])
     dm = hydra.utils.instantiate(cfg.data)
-    assert dm.num_workers == 2
+    assert (dm.num_workers, dm.pin_memory) == (2, True)
+
+
+def test_in_memory_batches_with_the_options(cfg_factory):
+    cfg = cfg_factory(["data=ring8", "data.n_train=500", "data.num_workers=2"])
+    dm = hydra.utils.instantiate(cfg.data, pin_memory=True)
     dm.setup("fit")
-    x = next(iter(dm.train_dataloader()))[0]
-    assert len(x) == dm.batch_size
+    x, y = next(iter(dm.train_dataloader()))
+    assert len(x) == len(y) == dm.batch_size
 
 
 def test_negative_workers_is_a_config_error(cfg_factory):

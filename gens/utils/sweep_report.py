@@ -53,9 +53,11 @@ def record_job(error: BaseException | None = None, user_error: bool = False) -> 
     return label
 
 
-def job_failed(err: BaseException, user_error: bool, output_dir: Path) -> None:
-    """Record and print a failed job in one line; a crash's traceback goes to the job's
-    ``traceback.txt``."""
+def job_failed(
+    err: BaseException, user_error: bool, output_dir: Path, reported: float | None = None
+) -> None:
+    """Record and print a failed job in one line (with the value a search trial reports
+    instead, if any); a crash's traceback goes to the job's ``traceback.txt``."""
     shown = err
     if not user_error:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -63,7 +65,8 @@ def job_failed(err: BaseException, user_error: bool, output_dir: Path) -> None:
         trace.write_text("".join(traceback.format_exception(err)))
         shown = f"{type(err).__name__}: {' '.join(str(err).split())} (traceback: {trace})"
     label = record_job(err, user_error)
-    print(f"gens: error: {label}: {shown}", file=sys.stderr)
+    instead = "" if reported is None else f"; reporting {reported} to the sweeper"
+    print(f"gens: error: {label}: {shown}{instead}", file=sys.stderr)
 
 
 def job_done(cfg: DictConfig, metrics: dict, value: float | None) -> None:

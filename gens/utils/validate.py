@@ -59,6 +59,8 @@ def validate_config(cfg: DictConfig) -> None:
     trainer = cfg.get("trainer", {})
     for key in ("max_epochs", "max_steps"):
         val = trainer.get(key)
+        if val is not None and (isinstance(val, bool) or not str(val).lstrip("-").isdigit()):
+            raise ConfigError(f"trainer.{key} must be an integer (-1: no limit), got {val!r}")
         if val is not None and int(val) == 0:
             raise ConfigError(f"trainer.{key}=0 trains nothing; set it to a positive number or -1")
     if trainer.get("sync_batchnorm") and trainer.get("accelerator") == "cpu":
