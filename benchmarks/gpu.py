@@ -48,6 +48,7 @@ FULL = {
     "width": 64,
     "flow_overrides": {"realnvp": [], "glow": []},
     "dry_run": False,
+    "device": "cuda",
 }
 DRY = {
     "size": 16,
@@ -68,6 +69,7 @@ DRY = {
         ],
     },
     "dry_run": True,
+    "device": "cpu",
 }
 # the variants a dry run covers: every option once
 DRY_VARIANTS = ("fp32", "bf16-mixed + channels-last")
@@ -92,7 +94,7 @@ def _cfg(
     warmup: int | None = None,
 ):
     warmup = s["warmup"] if warmup is None else warmup
-    cpu = not torch.cuda.is_available()
+    cpu = s["device"] == "cpu"
     cfg = compose(
         [
             *model,
@@ -119,6 +121,7 @@ def _cfg(
                 "size": size,
                 "n": n,
                 "batch_size": batch,
+                "device": s["device"],
             }
         )
         cfg.callbacks = OmegaConf.create(
@@ -133,7 +136,7 @@ def _cfg(
                     "out": str(run / "timer.json"),
                     "warmup": warmup,
                     "steps": s["steps"],
-                    "count_syncs": True,
+                    "count_syncs": not cpu,
                 },
             }
         )
@@ -232,7 +235,7 @@ def _per_step(r: dict) -> float | None:
 
 
 def wgan_gp(s: dict, out: Path) -> dict:
-    precision = "16-mixed" if torch.cuda.is_available() else "32-true"
+    precision = "32-true" if s["device"] == "cpu" else "16-mixed"
     model = [
         "model=wgan_gp",
         f"model.generator.image.width={s['width']}",
@@ -292,7 +295,7 @@ def fidelity(s: dict) -> dict:
     from gens.metrics.fidelity import FidelityMetrics
     from gens.nets import DCGANGenerator
 
-    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(s["device"])
     n, b = s["fid_n"], s["fid_batch"]
     G = DCGANGenerator(latent_dim=100, data_shape=(3, s["size"], s["size"]), width=s["width"])
     G = G.to(dev).eval()
@@ -422,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     res = {
         "dry_run": args.dry_run,
-        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU",
+        "device": "CPU" if args.dry_run else torch.cuda.get_device_name(),
         "torch": torch.__version__,
         "settings": s,
     }
