@@ -51,6 +51,7 @@ benchmarks: $(STAMP)  ## regenerate docs/benchmarks/*.md (long)
 		--note "Longer-budget check (not the default benchmark): 8 epochs, 3 seeds, grid25, the four rows that are at or near chance at 1 epoch."
 	$(BIN)/python -m benchmarks.packed_discriminator
 	$(BIN)/python -m benchmarks.stacked
+	bash benchmarks/gpu.sh
 
 clean:  ## remove logs, caches and build files (keeps .venv)
 	rm -rf logs outputs multirun .pytest_cache .ruff_cache build *.egg-info

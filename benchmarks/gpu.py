@@ -33,7 +33,8 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
 
-from benchmarks.common import compose, footer, parse, parser, table, write_page
+from benchmarks.common import compose, parse, parser, write_page
+from benchmarks.gpu_page import page
 from benchmarks.gpu_parts import FakeImages, RandomInception, TinyExtractor, synchronize
 
 FULL = {
@@ -48,6 +49,7 @@ FULL = {
     "width": 64,
     "flow_overrides": {"realnvp": [], "glow": []},
     "dry_run": False,
+    "device": "cuda",
 }
 DRY = {
     "size": 16,
@@ -68,6 +70,7 @@ DRY = {
         ],
     },
     "dry_run": True,
+    "device": "cpu",
 }
 # the variants a dry run covers: every option once
 DRY_VARIANTS = ("fp32", "bf16-mixed + channels-last")
@@ -77,7 +80,6 @@ DCGAN_VARIANTS = [  # name, precision, channels_last, compile
     ("bf16-mixed + channels-last", "bf16-mixed", True, False),
     ("bf16-mixed + channels-last + compile", "bf16-mixed", True, True),
 ]
-TARGET_RATIO = 1.05
 
 
 def _cfg(
@@ -92,7 +94,7 @@ def _cfg(
     warmup: int | None = None,
 ):
     warmup = s["warmup"] if warmup is None else warmup
-    cpu = not torch.cuda.is_available()
+    cpu = s["device"] == "cpu"
     cfg = compose(
         [
             *model,
@@ -119,6 +121,7 @@ def _cfg(
                 "size": size,
                 "n": n,
                 "batch_size": batch,
+                "device": s["device"],
             }
         )
         cfg.callbacks = OmegaConf.create(
@@ -133,7 +136,7 @@ def _cfg(
                     "out": str(run / "timer.json"),
                     "warmup": warmup,
                     "steps": s["steps"],
-                    "count_syncs": True,
+                    "count_syncs": not cpu,
                 },
             }
         )
@@ -232,7 +235,7 @@ def _per_step(r: dict) -> float | None:
 
 
 def wgan_gp(s: dict, out: Path) -> dict:
-    precision = "16-mixed" if torch.cuda.is_available() else "32-true"
+    precision = "32-true" if s["device"] == "cpu" else "16-mixed"
     model = [
         "model=wgan_gp",
         f"model.generator.image.width={s['width']}",
@@ -292,7 +295,7 @@ def fidelity(s: dict) -> dict:
     from gens.metrics.fidelity import FidelityMetrics
     from gens.nets import DCGANGenerator
 
-    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(s["device"])
     n, b = s["fid_n"], s["fid_batch"]
     G = DCGANGenerator(latent_dim=100, data_shape=(3, s["size"], s["size"]), width=s["width"])
     G = G.to(dev).eval()
@@ -320,94 +323,6 @@ def fidelity(s: dict) -> dict:
     }
 
 
-def page(res: dict, argv: list[str]) -> str:
-    dry = res["dry_run"]
-    f = "{:,.0f}".format
-    lines = [
-        "# One GPU: framework overhead, host syncs, throughput",
-        "",
-        f"Device: {res['device']}. Total {res['seconds']:.0f} s."
-        + (" Dry run (CPU, tiny shapes): its numbers only show the harness works." * dry),
-        "",
-        "## DCGAN 64x64, batch 128: gens (`train.py`) against a plain PyTorch loop",
-        "",
-    ]
-    rows = [
-        [r["variant"], "skipped: " + r["skipped"], "", "", ""]
-        if "skipped" in r
-        else [
-            r["variant"],
-            f(r["gens_images_per_s"]),
-            f(r["plain_images_per_s"]),
-            f"{r['ratio']:.3f}" + (" ✓" if r["ratio"] <= TARGET_RATIO else " ✗"),
-            _syncs(r["syncs_per_step"]),
-        ]
-        for r in res["dcgan"]
-    ]
-    lines += table(
-        [
-            "variant",
-            "gens img/s",
-            "plain img/s",
-            f"plain/gens (≤ {TARGET_RATIO})",
-            "host syncs/step (0)",
-        ],
-        rows,
-        "lrrrr",
-    )
-    w = res["wgan_gp"]
-    lines += [
-        "",
-        f"## WGAN-GP at {w['precision']} with the gradient penalty",
-        "",
-        f"{f(w['images_per_s'])} images/s; losses finite: {'yes' if w['finite'] else 'NO'} "
-        f"({', '.join(f'{k}={v:.3g}' for k, v in w['losses'].items())}); host syncs/step: "
-        f"{_syncs(w['syncs_per_step'])}.",
-        "",
-        "## Flows on 32x32x3",
-        "",
-    ]
-    lines += table(
-        ["model", "train img/s", "log_prob img/s", "host syncs/step (0)"],
-        [
-            [
-                r["model"],
-                f(r["train_images_per_s"]),
-                f(r["log_prob_images_per_s"]),
-                _syncs(r["syncs_per_step"]),
-            ]
-            for r in res["flows"]
-        ],
-        "lrrr",
-    )
-    fid = res["fidelity"]
-    lines += [
-        "",
-        "## FID + IS + KID",
-        "",
-        f"{fid['n']:,} generated and {fid['n']:,} real images through a randomly initialized "
-        f"{fid['extractor']}: {fid['seconds']:.1f} s ({f(fid['images_per_s'])} images/s, "
-        "generation and statistics included; the scores of random features are not reported).",
-        "",
-        "## Where the host waited",
-        "",
-    ]
-    sites = {}
-    for r in [*res["dcgan"], res["wgan_gp"], *res["flows"]]:
-        for k, v in r.get("sync_sites", {}).items():
-            sites[k] = sites.get(k, 0) + v
-    lines += [f"- `{k}`: {v}" for k, v in sorted(sites.items(), key=lambda kv: -kv[1])] or [
-        "No synchronizing call in any timed step."
-        if not res["dry_run"]
-        else "Not counted on the CPU."
-    ]
-    return "\n".join(lines + footer("benchmarks.gpu", argv))
-
-
-def _syncs(v) -> str:
-    return "n/a (CPU)" if v is None else f"{v:.2f}"
-
-
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__, "gpu.md", out_is_dir=True)
     p.add_argument("--dry-run", action="store_true", help="CPU, tiny shapes, a few steps")
@@ -422,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     res = {
         "dry_run": args.dry_run,
-        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU",
+        "device": "CPU" if args.dry_run else torch.cuda.get_device_name(),
         "torch": torch.__version__,
         "settings": s,
     }

@@ -13,9 +13,9 @@ Two ways to act on the row (``divergence.mode``; ``auto`` picks by the model's d
 - ``device`` (GPU): the host never waits. The step is skipped on the device
   (``gens.optim.StepSkip``: the ``found_inf`` flag of fused optimizers, the mechanism of
   mixed-precision loss scaling, Micikevicius et al. 2018), and the host reads the row ``lag``
-  optimizer steps later (``gens.utils.LateRead``). Under ``stop`` every update after the bad
-  step is skipped as well, so the weights stay the last good ones until the error is raised;
-  rows are read completely before every checkpoint and at every epoch's end.
+  optimizer steps later (``gens.utils.late_read.LateRead``). Under ``stop`` every update after
+  the bad step is skipped as well, so the weights stay the last good ones until the error is
+  raised; rows are read completely before every checkpoint and at every epoch's end.
 
 Policy ``stop`` raises ``DivergenceError`` naming step, loss or parameter and likely cause;
 ``skip`` drops that step with a warning and stops once one optimizer skipped ``max_skips``

@@ -8,10 +8,11 @@ launch queue of a GPU never stalls.
 - Fused optimizers (``torch.optim.Adam/AdamW/SGD(fused=True)``, which mark themselves with
   ``_step_supports_amp_scaling``) take ``found_inf`` directly: one kernel, exact (the step
   counter is rolled back too).
-- Any other optimizer is masked: parameters and state are copied before its step and put back
-  where the flag is set. Exact for state on the parameters' device; a step counter that lives
-  on the host (torch's non-fused Adam on CUDA) still advances, which only shifts Adam's bias
-  correction. Fused optimizers avoid the copies, so they are the ones to use on a GPU.
+- Any other optimizer is masked: parameters and state are copied (one flat copy per device and
+  dtype) before its step and put back where the flag is set. Exact for state on the
+  parameters' device; a step counter that lives on the host (torch's non-fused Adam on CUDA)
+  still advances, which only shifts Adam's bias correction. Fused optimizers avoid the
+  copies, so they are the ones to use on a GPU.
 
 Example::
 
@@ -41,7 +42,7 @@ class StepSkip:
         self.optimizer = optimizer
         self.native = takes_found_inf(optimizer)
         self.flag: torch.Tensor | None = None
-        self._saved: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+        self._saved: list[tuple[list[torch.Tensor], torch.Tensor]] = []
         self._handles = [
             optimizer.register_step_pre_hook(self._before),
             optimizer.register_step_post_hook(self._after),
@@ -58,16 +59,24 @@ class StepSkip:
             h.remove()
         self._handles = []
 
+    def _tensors(self) -> list[tuple[torch.Tensor, bool]]:
+        """Parameters and their tensor state, as ``(tensor, is_state)``."""
+        out = []
+        for p in (p for g in self.optimizer.param_groups for p in g["params"]):
+            out.append((p, False))
+            state = self.optimizer.state.get(p, {})
+            out += [(v, True) for v in state.values() if torch.is_tensor(v)]
+        return out
+
     def _before(self, optimizer, args, kwargs) -> None:
-        # The flag is armed later (during the step's closure), so the copies are taken always.
+        # The flag is armed later (during the step's closure), so the copy is taken always:
+        # one flat copy per device and dtype (a few kernels, not a few per tensor).
         self._saved = []
         if self.native:
             return
         with torch.no_grad():
-            for p in (p for g in optimizer.param_groups for p in g["params"]):
-                state = optimizer.state.get(p, {})
-                saved = {k: v.clone() for k, v in state.items() if torch.is_tensor(v)}
-                self._saved.append((p, p.detach().clone(), saved))
+            for group in _by_kind([t for t, _ in self._tensors()]):
+                self._saved.append((group, _flat(group)))
 
     def _after(self, optimizer, args, kwargs) -> None:
         flag, self.flag = self.flag, None
@@ -80,12 +89,30 @@ class StepSkip:
         if flag is None:
             return
         with torch.no_grad():
-            for p, old_p, old_state in saved:
-                p.copy_(torch.where(flag, old_p, p))
-                state = optimizer.state.get(p, {})
-                for k, v in state.items():
-                    if not torch.is_tensor(v) or v.device != flag.device:
-                        continue
-                    # state created by this very step starts from zeros (Adam, RMSprop, SGD)
-                    old = old_state.get(k)
-                    v.copy_(torch.where(flag, old if old is not None else torch.zeros_like(v), v))
+            known = set()
+            for group, old in saved:
+                if group[0].device != flag.device:
+                    continue  # e.g. a step counter kept on the host: not restorable here
+                known.update(id(t) for t in group)
+                mixed = torch.where(flag, old, _flat(group))
+                torch._foreach_copy_(group, _unflat(mixed, group))
+            # state created by this very step starts from zeros (Adam, RMSprop, SGD)
+            for t, is_state in self._tensors():
+                if is_state and id(t) not in known and t.device == flag.device:
+                    t.copy_(torch.where(flag, torch.zeros_like(t), t))
+
+
+def _by_kind(tensors: list[torch.Tensor]) -> list[list[torch.Tensor]]:
+    groups: dict[tuple, list[torch.Tensor]] = {}
+    for t in tensors:
+        groups.setdefault((t.device, t.dtype), []).append(t)
+    return list(groups.values())
+
+
+def _flat(group: list[torch.Tensor]) -> torch.Tensor:
+    return torch.cat([t.detach().reshape(-1) for t in group])
+
+
+def _unflat(flat: torch.Tensor, group: list[torch.Tensor]) -> list[torch.Tensor]:
+    parts = flat.split([t.numel() for t in group])
+    return [part.view(t.shape) for part, t in zip(parts, group)]

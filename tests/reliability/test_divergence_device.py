@@ -33,23 +33,31 @@ DEVICE = ["divergence.mode=device", "divergence.lag=3"]
 )
 def test_step_skip_leaves_weights_and_state_untouched(make):
     w = torch.nn.Parameter(torch.ones(3))
-    opt = make([w])
+    conv = torch.nn.Parameter(torch.ones(2, 3, 2, 2).to(memory_format=torch.channels_last))
+    opt = make([w, conv])
     skip = StepSkip(opt)
     assert skip.native == takes_found_inf(opt)
     for step in range(4):
         bad = step in (0, 2)  # a skipped first step must not leave state behind either
-        w.grad = torch.full((3,), float("nan")) if bad else torch.full((3,), 1.0 + step)
-        before = (w.detach().clone(), {k: v.clone() for k, v in opt.state[w].items()})
+        for p in (w, conv):
+            p.grad = torch.full_like(p, float("nan") if bad else 1.0 + step)
+        before = {
+            id(p): (p.detach().clone(), {k: v.clone() for k, v in opt.state[p].items()})
+            for p in (w, conv)
+        }
         skip.arm(torch.tensor(bad))
         opt.step()
-        if bad:
-            assert torch.equal(w, before[0])
-            assert all(
-                torch.equal(opt.state[w][k], torch.zeros_like(v) if step == 0 else before[1][k])
-                for k, v in opt.state[w].items()
-            )
-        else:
-            assert not torch.equal(w, before[0]) and bool(torch.isfinite(w).all())
+        for p in (w, conv):
+            old, old_state = before[id(p)]
+            if bad:
+                assert torch.equal(p, old)
+                assert all(
+                    torch.equal(v, torch.zeros_like(v) if step == 0 else old_state[k])
+                    for k, v in opt.state[p].items()
+                )
+            else:
+                assert not torch.equal(p, old) and bool(torch.isfinite(p).all())
+    assert conv.is_contiguous(memory_format=torch.channels_last)
     assert not hasattr(opt, "found_inf")
 
 
