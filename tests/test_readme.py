@@ -15,7 +15,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from tests.conftest import TINY, compose_cfg
-from tests.fakedata import make_fake
+from tests.fakedata import make_fake, make_fake_lsun
 from tests.helpers.readme import ROOT, cap_sweep, first_values, readme_commands
 
 COMMANDS = [c for c in readme_commands() if not c.is_template]
@@ -99,9 +99,12 @@ def _fake_data(cfg, tmp_path: Path) -> list[str]:
     name = _choice(cfg, "data")
     if name not in ON_DISK:
         return ["data.n_train=2000"] if name in EMBEDDED_TOY else []
+    root = tmp_path / "fake" / name
     if name == "lsun":
         pytest.importorskip("lmdb")
-    fake = make_fake(name, tmp_path / "fake" / name)
+        make_fake_lsun(root, category=str(cfg.data.category))
+        return [f"data.root={root}", "data.batch_size=8"]
+    fake = make_fake(name, root)
     return [*fake, "data.download=false", "data.batch_size=8"]
 
 
