@@ -165,7 +165,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
             log.info("testing the final weights (no best checkpoint)")
         if model.sampler_fit_needed():  # e.g. rejection sampling, fitted to the tested weights
             dm.setup("fit")
-            model.fit_sampler(dm.train_dataloader())
+            # a fast_dev_run is one batch of everything, the sampler's fit included
+            model.fit_sampler(dm.train_dataloader(), steps=1 if trainer.fast_dev_run else None)
         trainer.test(model, datamodule=dm)
         metrics.update(
             {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}

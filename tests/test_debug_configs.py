@@ -33,3 +33,21 @@ def test_debug_config_runs(run_main, debug):
     assert r.code == 0, (r.out + r.err)[-3000:]
     assert not r.error_lines
     assert "callbacks" in r.out and "gens: final metrics" in r.out
+
+
+def test_fast_dev_run_fits_the_rejection_sampler_for_one_step(run_main, monkeypatch):
+    """The default model samples by rejection: a fast_dev_run fits that sampler for one step,
+    not for the configured thousands."""
+    from gens.sampling.rejection import DiscriminatorRejection
+
+    steps = []
+    fit = DiscriminatorRejection._fit
+
+    def recorded(self, real, propose, version, n):
+        steps.append(n)
+        return fit(self, real, propose, version, n)
+
+    monkeypatch.setattr(DiscriminatorRejection, "_fit", recorded)
+    r = run_main([*SMALL[2:], "debug=fdr"], fast=False)
+    assert r.code == 0, (r.out + r.err)[-3000:]
+    assert steps == [1]

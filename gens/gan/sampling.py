@@ -49,10 +49,10 @@ class GeneratorSampling:
     def sampler_fit_needed(self) -> bool:
         return self.sampler.rejection is not None and not self.sampler.fitted(self)
 
-    def fit_sampler(self, real_batches, use_ema: bool = True) -> None:
+    def fit_sampler(self, real_batches, use_ema: bool = True, steps: int | None = None) -> None:
         """Fit the rejection sampler (if configured) to the current weights on real data."""
         if self.sampler.rejection is not None:
-            self.sampler.fit(self, real_batches, use_ema)
+            self.sampler.fit(self, real_batches, use_ema, steps)
 
     def on_load_checkpoint(self, checkpoint) -> None:
         super().on_load_checkpoint(checkpoint)

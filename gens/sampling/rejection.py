@@ -144,31 +144,31 @@ class DiscriminatorRejection(nn.Module):
         propose: Callable[[int, torch.Generator], torch.Tensor],
         version: int,
         source: nn.Module | None = None,
+        steps: int | None = None,
     ) -> None:
         """Train the discriminator for ``steps`` updates on batches from ``real`` (an iterable
         of tensors or ``(x, ...)`` tuples, cycled) against ``propose(n, generator)``, then set
         ``log_m`` and ``gamma`` on a burn-in. ``source`` is the GAN's discriminator, copied
-        first when ``discriminator=None``."""
+        first when ``discriminator=None``; ``steps`` overrides the configured count (a debug run
+        fits for one)."""
         if self.net is None:
             raise ConfigError("DiscriminatorRejection has no discriminator; call init_from first")
         if self.copy_discriminator and source is not None:
             self.net.load_state_dict(source.state_dict())
         # Lightning tests under inference mode; fitting needs autograd
         with torch.inference_mode(False), torch.enable_grad():
-            self._fit(real, propose, version)
+            self._fit(real, propose, version, self.steps if steps is None else int(steps))
 
-    def _fit(self, real, propose, version: int) -> None:
+    def _fit(self, real, propose, version: int, steps: int) -> None:
         start = time.perf_counter()
         device = self.log_m.device
         g = torch.Generator(device=device).manual_seed(self.seed)
         opt = torch.optim.Adam(self.net.parameters(), lr=self.lr, betas=self.betas, fused=True)
-        sched = (
-            torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.steps) if self.cosine else None
-        )
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if self.cosine else None
         was_training = self.net.training
         self.net.train()
         batches = _cycle(real)
-        for _ in range(self.steps):
+        for _ in range(steps):
             x_real = next(batches)[: self.batch_size].to(device)
             with torch.no_grad():
                 x_fake = propose(len(x_real), g)
@@ -201,7 +201,7 @@ class DiscriminatorRejection(nn.Module):
             "discriminator rejection sampling: fitted in %.1f s (%d steps, final loss %.3f), "
             "expected acceptance %.1f %%",
             time.perf_counter() - start,
-            self.steps,
+            steps,
             float(loss.detach()),
             100 * self.last_acceptance,
         )

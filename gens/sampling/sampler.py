@@ -96,7 +96,7 @@ class GeneratorSampler(nn.Module):
             self.version(gan, use_ema)
         )
 
-    def fit(self, gan, real: Iterable, use_ema: bool = True) -> None:
+    def fit(self, gan, real: Iterable, use_ema: bool = True, steps: int | None = None) -> None:
         """Fit the rejection sampler to the current weights on batches of real data."""
         if self.rejection is None:
             raise ConfigError("this GAN has no rejection sampler (model.sampling.rejection)")
@@ -106,6 +106,7 @@ class GeneratorSampler(nn.Module):
             lambda m, g: self._generate(gan, net, gan.noise(m, g), None, 1000),
             self.version(gan, use_ema),
             source=gan.discriminator,
+            steps=steps,
         )
 
     def _use_rejection(self, gan, rejection: bool | None, use_ema: bool) -> bool:
