@@ -134,7 +134,7 @@ def overlap(args, workdir: Path) -> list[str]:
                 [*model, *OVERLAP],
                 s,
                 workdir,
-                [f"trainer.max_epochs={3 if not args.quick else 1}"],
+                [f"trainer.max_epochs={2 if not args.quick else 1}"],
             )
             gan = _load(run_dir)
             y = torch.arange(2).repeat_interleave(10000)
@@ -154,7 +154,7 @@ def overlap(args, workdir: Path) -> list[str]:
         "fraction of class-0 samples above 0 and class-1 samples below 0 (10,000 samples per "
         "class), the mass on the other class's side; *overlap band*: the fraction of all "
         "samples with |x| < 0.5. AC-GAN's G maximizes the class log-likelihood of its samples, "
-        "which pays for moving them away from the overlap; CGAN has no such term. 3 epochs on "
+        "which pays for moving them away from the overlap; CGAN has no such term. 2 epochs on "
         "20,000 points (MLP networks of `configs/base/gan_nets.yaml`).",
         "",
         *common.table(["model", "crossing", "overlap band |x| < 0.5"], rows),

@@ -258,7 +258,10 @@ def test_digits_trains_round_trips_and_samples_by_label(run_main, run_tool, mode
     from hydra.utils import get_class
 
     extra = ["data.labels_per_class=5"] if model == "ssgan" else []
-    res = run_main([f"model={model}", *SMALL_IMAGES, *extra, "callbacks.cond_accuracy.n_test=50"])
+    from tests.conftest import TINY
+
+    args = [*TINY, f"model={model}", *SMALL_IMAGES, *extra, "callbacks.cond_accuracy.n_test=50"]
+    res = run_main(args, fast=False)
     assert res.code == 0, res.err[-2000:]
     ckpt = res.run_dir / "checkpoints" / "last.ckpt"
     metrics = json.loads((res.run_dir / "metrics.json").read_text())
