@@ -56,7 +56,7 @@ def test_ssgan_unlabelled_loss_is_the_real_fake_cross_entropy_of_the_classifier(
     direct = -0.5 * torch.log(1 - p_fake(l_unl)).mean() - 0.5 * torch.log(p_fake(l_fake)).mean()
     got = ssgan_unlabeled_loss(l_unl, l_fake, explicit_fake=explicit)
     assert float(got) == pytest.approx(float(direct), rel=1e-5)
-    if not explicit:  # the form of the issue / the paper's code
+    if not explicit:  # the form of the paper's code
         lse_u, lse_f = torch.logsumexp(l_unl, 1), torch.logsumexp(l_fake, 1)
         code = (
             -0.5 * lse_u.mean() + 0.5 * F.softplus(lse_u).mean() + 0.5 * F.softplus(lse_f).mean()
