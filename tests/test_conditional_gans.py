@@ -56,7 +56,7 @@ def test_ssgan_unlabelled_loss_is_the_real_fake_cross_entropy_of_the_classifier(
     direct = -0.5 * torch.log(1 - p_fake(l_unl)).mean() - 0.5 * torch.log(p_fake(l_fake)).mean()
     got = ssgan_unlabeled_loss(l_unl, l_fake, explicit_fake=explicit)
     assert float(got) == pytest.approx(float(direct), rel=1e-5)
-    if not explicit:  # the form of the issue / the paper's code
+    if not explicit:  # the form of the paper's code
         lse_u, lse_f = torch.logsumexp(l_unl, 1), torch.logsumexp(l_fake, 1)
         code = (
             -0.5 * lse_u.mean() + 0.5 * F.softplus(lse_u).mean() + 0.5 * F.softplus(lse_f).mean()
@@ -258,7 +258,10 @@ def test_digits_trains_round_trips_and_samples_by_label(run_main, run_tool, mode
     from hydra.utils import get_class
 
     extra = ["data.labels_per_class=5"] if model == "ssgan" else []
-    res = run_main([f"model={model}", *SMALL_IMAGES, *extra, "callbacks.cond_accuracy.n_test=50"])
+    from tests.conftest import TINY
+
+    args = [*TINY, f"model={model}", *SMALL_IMAGES, *extra, "callbacks.cond_accuracy.n_test=50"]
+    res = run_main(args, fast=False)
     assert res.code == 0, res.err[-2000:]
     ckpt = res.run_dir / "checkpoints" / "last.ckpt"
     metrics = json.loads((res.run_dir / "metrics.json").read_text())
