@@ -23,8 +23,11 @@ from gens.flows.transforms.radial import Radial
 from gens.flows.transforms.reshape import Flatten, Squeeze, Squeezed
 from gens.flows.transforms.residual import ResidualBlock
 from gens.flows.transforms.rq_spline import RQSpline
+from gens.flows.transforms.sigmoidal import DeepSigmoid
+from gens.flows.transforms.sos import SOSPolynomial
 from gens.flows.transforms.sylvester import Sylvester
 from gens.flows.transforms.transformer import Transformer
+from gens.flows.transforms.umnn import UMNN
 
 __all__ = [
     "ActNorm",
@@ -32,6 +35,7 @@ __all__ = [
     "CNF",
     "Compose",
     "Coupling",
+    "DeepSigmoid",
     "DiagonalScaling",
     "Flatten",
     "IAFLayer",
@@ -48,6 +52,7 @@ __all__ = [
     "ResidualBlock",
     "Radial",
     "Reverse",
+    "SOSPolynomial",
     "Shuffle",
     "Squeeze",
     "Squeezed",
@@ -56,6 +61,7 @@ __all__ = [
     "Transformer",
     "TransformerAutoregressive",
     "TransformerCoupling",
+    "UMNN",
     "UniformDequantization",
     "VariationalDequantization",
     "bisect",
