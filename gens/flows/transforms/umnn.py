@@ -1,6 +1,9 @@
 """The unconstrained monotonic neural network transformer: Wehenkel & Louppe 2019 (UMNN).
 
-    y = beta(h) + int_0^x g(t, h) dt,     g = ELU(net(t, h)) + 1 > 0
+    y = beta(h) + int_0^x g(t, h) dt,     g = ELU(net(t, h)) + 1 + s > 0
+
+(``s``, a minimum slope, 1e-3 by default, keeps the map strictly increasing where ELU + 1
+underflows to 0 for a very negative net output.)
 
 ``h`` (the conditioner's embedding of the variable's context) and ``beta`` come from the
 coupling or autoregressive network; the integrand ``net`` is this transformer's own MLP,
@@ -50,6 +53,7 @@ class UMNN(Transformer):
         hidden: Sequence[int] = (32, 32),
         nodes: int = 40,
         act: str = "silu",
+        slope: float = 1e-3,
         tol: float = 1e-10,
     ):
         super().__init__(tol=tol)
@@ -57,7 +61,9 @@ class UMNN(Transformer):
             raise ConfigError(
                 f"UMNN needs nodes >= 2 and embedding >= 0; got {nodes}, {embedding}"
             )
-        self.embedding = int(embedding)
+        if slope < 0:
+            raise ConfigError(f"UMNN's minimum slope must be >= 0, got {slope}")
+        self.embedding, self.slope = int(embedding), float(slope)
         self.num_params = self.embedding + 1
         hidden = [int(h) for h in hidden]
         self.net = nn.Sequential(mlp([1 + self.embedding, *hidden], act), nn.Linear(hidden[-1], 1))
@@ -68,7 +74,7 @@ class UMNN(Transformer):
     def integrand(self, t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """g(t, h) for ``t [...]`` and ``h [..., E]``."""
         out = self.net(torch.cat([t[..., None], h], dim=-1))[..., 0]
-        return F.elu(out) + 1
+        return F.elu(out) + 1 + self.slope
 
     def forward(self, x, params):
         h, beta = params[..., :-1], params[..., -1]
