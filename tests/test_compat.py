@@ -30,6 +30,7 @@ DATA = sorted(VECTORS | IMAGES | ENERGY)
 COMPATIBLE = {
     "began": IMAGES,
     "bigan": VECTORS | IMAGES,
+    "cubic_spline": VECTORS_2D | IMAGES,
     "dcgan": IMAGES,
     "ffjord": VECTORS | IMAGES,
     "gan": VECTORS | IMAGES,

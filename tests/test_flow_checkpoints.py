@@ -55,6 +55,7 @@ MODELS = {
     "naf": (FlowModel, [*MOONS, "model.transform.hidden=[16]", "model.transform.sigmoids=4"]),
     "sos": (FlowModel, [*MOONS, "model.transform.hidden=[16]", "model.transform.num_layers=2"]),
     "umnn": (FlowModel, [*MOONS, "model.transform.hidden=[16]", "model.transform.integrand=[8]"]),
+    "cubic_spline": (FlowModel, [*MOONS, "model.transform.hidden=[16]"]),
     "iaf": (FlowModel, [*MOONS, "model.transform.hidden=[16]"]),
     "iaf_rkl": (EnergyFlow, [*ENERGY, "model.transform.hidden=[16]"]),
     "planar": (EnergyFlow, [*ENERGY, "model.transform.num_layers=4"]),

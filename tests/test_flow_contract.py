@@ -39,6 +39,7 @@ from gens.flows import (
     BatchNormFlow,
     Compose,
     Coupling,
+    CubicSpline,
     DeepSigmoid,
     DiagonalScaling,
     Flatten,
@@ -63,6 +64,7 @@ from gens.flows import (
     Transform,
     TransformerAutoregressive,
     TransformerCoupling,
+    cubic_spline_flow,
     ffjord,
     glow,
     iaf,
@@ -214,6 +216,13 @@ CASES: dict[str, Case] = {
         (C,),
         perturb=0.3,
     ),
+    "cubic_coupling": Case(lambda: TransformerCoupling(3, CubicSpline(4, 2.0), (8,)), (3,)),
+    "cubic_autoregressive_ctx": Case(
+        lambda: TransformerAutoregressive(D, CubicSpline(3, 2.0), (16,), context_dim=C),
+        (D,),
+        (C,),
+        perturb=0.3,
+    ),
     "dsf_autoregressive": Case(
         lambda: TransformerAutoregressive(D, DeepSigmoid(4), (16,)), (D,), perturb=0.3
     ),
@@ -277,6 +286,9 @@ CASES: dict[str, Case] = {
     "nsf": Case(lambda: nsf((D,), num_layers=2, bins=4, bound=2.0, hidden=(8,)), (D,)),
     "nsf_ar_img_cond": Case(
         lambda: nsf((1, 2, 2), C, "autoregressive", 2, 4, 2.0, (8,)), (1, 2, 2), (C,)
+    ),
+    "cubic_spline_flow": Case(
+        lambda: cubic_spline_flow((D,), num_layers=2, bins=4, bound=2.0, hidden=(8,)), (D,)
     ),
     "naf": Case(lambda: naf((2,), num_layers=2, sigmoids=4, hidden=(8,)), (2,)),
     "sos": Case(lambda: sos((2,), form="coupling", num_layers=2, hidden=(8,)), (2,)),

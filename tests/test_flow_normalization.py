@@ -16,6 +16,7 @@ import torch
 
 from gens.flows import (
     FlowModel,
+    cubic_spline_flow,
     ffjord,
     glow,
     iaf,
@@ -41,6 +42,7 @@ FLOWS = {
     "iaf": partial(iaf, num_layers=2, hidden=(16,)),
     "nsf": partial(nsf, num_layers=2, bins=6, bound=3.0, hidden=(16,)),
     "nsf_autoregressive": partial(nsf, form="autoregressive", num_layers=2, hidden=(16,)),
+    "cubic_spline": partial(cubic_spline_flow, num_layers=2, bins=6, bound=3.0, hidden=(16,)),
     "naf": partial(naf, num_layers=2, sigmoids=4, hidden=(16,)),
     "sos": partial(sos, num_layers=2, hidden=(16,)),
     "umnn": partial(umnn, num_layers=2, integrand=(8,), nodes=20, hidden=(16,)),

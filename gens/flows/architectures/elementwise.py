@@ -1,5 +1,6 @@
 """Stacks of coupling or autoregressive layers around an elementwise transformer, and the
 presets that name a paper's transformer: NSF (Durkan et al. 2019, rational-quadratic splines),
+cubic-spline flows (Durkan et al. 2019, monotone cubics),
 NAF (Huang et al. 2018, deep sigmoidal), SOS (Jaini et al. 2019, sum-of-squares polynomials)
 and UMNN (Wehenkel & Louppe 2019, integrated positive networks).
 
@@ -21,6 +22,7 @@ from math import prod
 
 from gens.flows.architectures.autoregressive import layer_orders
 from gens.flows.transforms.base import Compose, Transform
+from gens.flows.transforms.cubic_spline import CubicSpline
 from gens.flows.transforms.elementwise import TransformerAutoregressive, TransformerCoupling
 from gens.flows.transforms.reshape import Flatten
 from gens.flows.transforms.rq_spline import RQSpline
@@ -30,7 +32,7 @@ from gens.flows.transforms.transformer import Transformer
 from gens.flows.transforms.umnn import UMNN
 from gens.utils.errors import ConfigError
 
-__all__ = ["elementwise_flow", "nsf", "naf", "sos", "umnn"]
+__all__ = ["elementwise_flow", "nsf", "cubic_spline_flow", "naf", "sos", "umnn"]
 
 FORMS = ("coupling", "autoregressive")
 
@@ -167,6 +169,35 @@ def umnn(
     return elementwise_flow(
         data_shape,
         lambda: UMNN(embedding, integrand, nodes),
+        form,
+        num_layers,
+        hidden,
+        act,
+        permutation,
+        num_classes,
+        seed,
+    )
+
+
+def cubic_spline_flow(
+    data_shape: Sequence[int],
+    num_classes: int | None = None,
+    form: str = "coupling",
+    num_layers: int = 5,
+    bins: int = 8,
+    bound: float = 5.0,
+    hidden: Sequence[int] = (64, 64),
+    act: str = "relu",
+    permutation: str = "reverse",
+    min_width: float = 1e-3,
+    min_height: float = 1e-3,
+    seed: int = 0,
+) -> Transform:
+    """Cubic-spline flow: monotone cubic spline couplings (or autoregressive layers)."""
+    CubicSpline(bins, bound, min_width, min_height)
+    return elementwise_flow(
+        data_shape,
+        lambda: CubicSpline(bins, bound, min_width, min_height),
         form,
         num_layers,
         hidden,

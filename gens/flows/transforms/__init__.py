@@ -12,6 +12,7 @@ from gens.flows.transforms.base import Compose, Inverse, Transform
 from gens.flows.transforms.cnf import CNF
 from gens.flows.transforms.conv1x1 import Invertible1x1Conv
 from gens.flows.transforms.coupling import Coupling, channel_mask, checkerboard_mask
+from gens.flows.transforms.cubic_spline import CubicSpline
 from gens.flows.transforms.dequantization import VariationalDequantization
 from gens.flows.transforms.elementwise import TransformerAutoregressive, TransformerCoupling
 from gens.flows.transforms.multiscale import LearnedSplitPrior, MultiScale
@@ -35,6 +36,7 @@ __all__ = [
     "CNF",
     "Compose",
     "Coupling",
+    "CubicSpline",
     "DeepSigmoid",
     "DiagonalScaling",
     "Flatten",
