@@ -8,8 +8,9 @@ Sections (stored in ``flows2_results.json`` beside the page and rendered togethe
 ``benchmarks.flows``, whose training and evaluation helpers this reuses):
 
 - ``toy``: test NLL (nats) on moons, checkerboard, spirals and grid25 of NSF (coupling and
-  autoregressive), NAF, SOS, UMNN, i-ResNet, Residual Flow and FFJORD, beside zuko's NSF, NAF
-  and CNF at the same step budget, batch and optimizer, over ``--seeds`` seeds.
+  autoregressive), the cubic-spline flow, NAF, SOS, UMNN, i-ResNet, Residual Flow and
+  FFJORD, beside zuko's NSF, NAF and CNF at the same step budget, batch and optimizer, over
+  ``--seeds`` seeds.
 - ``digits``: bits/dim on the dequantized 8x8 digits for NSF, Residual Flow and FFJORD.
 """
 
@@ -23,7 +24,17 @@ from benchmarks import common
 from benchmarks.common import n_params
 from benchmarks.flows import _toy_data, fit, mean_nll
 from gens.data.digits import DIGITS_LEVELS, load_digits_tensors
-from gens.flows import FlowModel, ffjord, iresnet, naf, nsf, resflow, sos, umnn
+from gens.flows import (
+    FlowModel,
+    cubic_spline_flow,
+    ffjord,
+    iresnet,
+    naf,
+    nsf,
+    resflow,
+    sos,
+    umnn,
+)
 
 PAGE = "flows2.md"
 TOY_SETS = ["moons", "checkerboard", "spirals", "grid25"]
@@ -34,6 +45,7 @@ def _ours() -> dict:
     return {
         "NSF (C)": partial(nsf, num_layers=5, hidden=H),
         "NSF (AR)": partial(nsf, form="autoregressive", num_layers=5, hidden=H),
+        "Cubic (C)": partial(cubic_spline_flow, num_layers=5, hidden=H),
         "NAF": partial(naf, num_layers=3, sigmoids=16, hidden=H),
         "SOS": partial(sos, num_layers=3, hidden=H),
         "UMNN": partial(umnn, num_layers=3, hidden=H),
