@@ -140,3 +140,13 @@ def test_training_logs_nfe_and_adds_the_rnode_regularizers(cfg_factory):
     reg = [float(r["train/ode_reg"]) for r in rows if r.get("train/ode_reg")]
     assert len(nfe) == 2 and min(nfe) >= 6
     assert len(reg) == 2 and min(reg) > 0
+
+
+def test_evaluates_under_inference_mode_as_lightning_tests():
+    flow = ffjord((1, 2, 2), hidden=(4,), **TIGHT).eval()
+    x = torch.randn(3, 1, 2, 2)
+    with torch.no_grad():
+        expected = flow(x)[1]
+    with torch.inference_mode():
+        ld = flow(x)[1]
+    torch.testing.assert_close(ld, expected)

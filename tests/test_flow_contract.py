@@ -34,10 +34,13 @@ import torch
 import gens.flows
 from gens.flows import (
     CNF,
+    UMNN,
     ActNorm,
     BatchNormFlow,
     Compose,
     Coupling,
+    CubicSpline,
+    DeepSigmoid,
     DiagonalScaling,
     Flatten,
     IAFLayer,
@@ -54,26 +57,31 @@ from gens.flows import (
     Reverse,
     RQSpline,
     Shuffle,
+    SOSPolynomial,
     Squeeze,
     Squeezed,
     Sylvester,
     Transform,
     TransformerAutoregressive,
     TransformerCoupling,
+    cubic_spline_flow,
     ffjord,
     glow,
     iaf,
     iresnet,
     made,
     maf,
+    naf,
     nice,
     nsf,
     planar_flow,
     radial_flow,
     realnvp,
     resflow,
+    sos,
     standard_normal_log_prob,
     sylvester_flow,
+    umnn,
 )
 from gens.flows.transforms.amortized import ParamLayer
 from gens.nets import (
@@ -208,6 +216,22 @@ CASES: dict[str, Case] = {
         (C,),
         perturb=0.3,
     ),
+    "cubic_coupling": Case(lambda: TransformerCoupling(3, CubicSpline(4, 2.0), (8,)), (3,)),
+    "cubic_autoregressive_ctx": Case(
+        lambda: TransformerAutoregressive(D, CubicSpline(3, 2.0), (16,), context_dim=C),
+        (D,),
+        (C,),
+        perturb=0.3,
+    ),
+    "dsf_autoregressive": Case(
+        lambda: TransformerAutoregressive(D, DeepSigmoid(4), (16,)), (D,), perturb=0.3
+    ),
+    "sos_coupling_ctx": Case(
+        lambda: TransformerCoupling(D, SOSPolynomial(2, 2), (8,), context_dim=C), (D,), (C,)
+    ),
+    "umnn_autoregressive": Case(
+        lambda: TransformerAutoregressive(D, UMNN(3, (8,), 80), (16,)), (D,), perturb=0.3
+    ),
     "residual_exact": Case(lambda: ResidualBlock(lipschitz_mlp(D, (8,), 0.9), "exact"), (D,)),
     "residual_roulette": Case(lambda: ResidualBlock(lipschitz_mlp(D, (8, 8)), "roulette"), (D,)),
     "residual_truncated_backprop": Case(
@@ -262,6 +286,14 @@ CASES: dict[str, Case] = {
     "nsf": Case(lambda: nsf((D,), num_layers=2, bins=4, bound=2.0, hidden=(8,)), (D,)),
     "nsf_ar_img_cond": Case(
         lambda: nsf((1, 2, 2), C, "autoregressive", 2, 4, 2.0, (8,)), (1, 2, 2), (C,)
+    ),
+    "cubic_spline_flow": Case(
+        lambda: cubic_spline_flow((D,), num_layers=2, bins=4, bound=2.0, hidden=(8,)), (D,)
+    ),
+    "naf": Case(lambda: naf((2,), num_layers=2, sigmoids=4, hidden=(8,)), (2,)),
+    "sos": Case(lambda: sos((2,), form="coupling", num_layers=2, hidden=(8,)), (2,)),
+    "umnn_cond": Case(
+        lambda: umnn((2,), C, num_layers=2, integrand=(8,), nodes=80, hidden=(8,)), (2,), (C,)
     ),
     "iresnet": Case(lambda: iresnet((D,), num_blocks=2, hidden=(8,)), (D,)),
     "resflow_img": Case(lambda: resflow((1, 4, 4), num_blocks=1, channels=4, levels=2), (1, 4, 4)),

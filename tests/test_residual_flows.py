@@ -106,3 +106,15 @@ def test_a_lipschitz_coefficient_outside_0_1_is_a_one_line_error(factory, coeff)
     with pytest.raises(ConfigError, match="Lipschitz coefficient must be in") as err:
         factory((2,), coeff=coeff)
     assert "\n" not in str(err.value)
+
+
+def test_evaluates_under_inference_mode_as_lightning_tests():
+    flow = resflow((1, 4, 4), num_blocks=1, channels=4, exact_max_dim=0).eval()
+    x = torch.randn(3, 1, 4, 4)
+    with torch.no_grad():
+        expected = flow(x)[1]
+    with torch.inference_mode():
+        z, ld = flow(x)
+        back, _ = flow.inverse(z)
+    torch.testing.assert_close(ld, expected)
+    torch.testing.assert_close(back, x, atol=1e-5, rtol=0)

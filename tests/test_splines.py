@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gens.flows import RQSpline, nsf
+from gens.flows import CubicSpline, RQSpline, cubic_spline_flow, nsf
 from gens.flows.transforms.rq_spline import rq_knots, rq_spline
 from gens.utils.errors import ConfigError
 
@@ -109,3 +109,23 @@ def test_a_bound_that_is_not_positive_is_a_one_line_error(bound):
     with pytest.raises(ConfigError, match="spline bound must be > 0") as err:
         nsf((2,), bound=bound)
     assert "\n" not in str(err.value)
+
+
+def test_cubic_spline_is_monotone_meets_its_tails_and_inverts():
+    tr = CubicSpline(K, B)
+    p = _params(2000, 1, scale=2.0)
+    xk, yk, dk = tr.knots(p)
+    assert (dk > 0).all() and torch.equal(xk[..., -1], torch.full_like(xk[..., -1], B))
+    x = torch.empty(2000, 1, dtype=p.dtype).uniform_(-B, B)
+    y, ld = tr(x, p)
+    back, ild = tr.inverse(y, p)
+    torch.testing.assert_close(back, x, atol=1e-10, rtol=0)
+    torch.testing.assert_close(ild, -ld)
+    for edge in (-B, B):  # the cubic meets the identity tails
+        inside = torch.full((2000, 1), edge, dtype=p.dtype)  # the last knot, in the bin
+        torch.testing.assert_close(tr(inside, p)[0], inside, atol=1e-9, rtol=0)
+
+
+def test_cubic_spline_bound_must_be_positive():
+    with pytest.raises(ConfigError, match="spline bound must be > 0"):
+        cubic_spline_flow((2,), bound=0.0)

@@ -1,5 +1,8 @@
 """Stacks of coupling or autoregressive layers around an elementwise transformer, and the
-presets that name a paper's transformer: NSF (Durkan et al. 2019, rational-quadratic splines).
+presets that name a paper's transformer: NSF (Durkan et al. 2019, rational-quadratic splines),
+cubic-spline flows (Durkan et al. 2019, monotone cubics),
+NAF (Huang et al. 2018, deep sigmoidal), SOS (Jaini et al. 2019, sum-of-squares polynomials)
+and UMNN (Wehenkel & Louppe 2019, integrated positive networks).
 
 ``form="coupling"`` alternates which features condition (RealNVP's masks); ``"autoregressive"``
 gives each layer's MADE a reversed or seeded-random input order (MAF's permutations). Images are
@@ -19,13 +22,17 @@ from math import prod
 
 from gens.flows.architectures.autoregressive import layer_orders
 from gens.flows.transforms.base import Compose, Transform
+from gens.flows.transforms.cubic_spline import CubicSpline
 from gens.flows.transforms.elementwise import TransformerAutoregressive, TransformerCoupling
 from gens.flows.transforms.reshape import Flatten
 from gens.flows.transforms.rq_spline import RQSpline
+from gens.flows.transforms.sigmoidal import DeepSigmoid
+from gens.flows.transforms.sos import SOSPolynomial
 from gens.flows.transforms.transformer import Transformer
+from gens.flows.transforms.umnn import UMNN
 from gens.utils.errors import ConfigError
 
-__all__ = ["elementwise_flow", "nsf"]
+__all__ = ["elementwise_flow", "nsf", "cubic_spline_flow", "naf", "sos", "umnn"]
 
 FORMS = ("coupling", "autoregressive")
 
@@ -87,4 +94,115 @@ def nsf(
 
     return elementwise_flow(
         data_shape, spline, form, num_layers, hidden, act, permutation, num_classes, seed
+    )
+
+
+def naf(
+    data_shape: Sequence[int],
+    num_classes: int | None = None,
+    form: str = "autoregressive",
+    num_layers: int = 5,
+    sigmoids: int = 16,
+    hidden: Sequence[int] = (64, 64),
+    act: str = "relu",
+    permutation: str = "reverse",
+    seed: int = 0,
+) -> Transform:
+    """Neural Autoregressive Flow with deep sigmoidal transformers of ``sigmoids`` units."""
+    DeepSigmoid(sigmoids)
+    return elementwise_flow(
+        data_shape,
+        lambda: DeepSigmoid(sigmoids),
+        form,
+        num_layers,
+        hidden,
+        act,
+        permutation,
+        num_classes,
+        seed,
+    )
+
+
+def sos(
+    data_shape: Sequence[int],
+    num_classes: int | None = None,
+    form: str = "autoregressive",
+    num_layers: int = 5,
+    polynomials: int = 4,
+    degree: int = 3,
+    hidden: Sequence[int] = (64, 64),
+    act: str = "relu",
+    permutation: str = "reverse",
+    seed: int = 0,
+) -> Transform:
+    """SOS flow: ``polynomials`` squared polynomials of ``degree``, integrated exactly."""
+    SOSPolynomial(polynomials, degree)
+    return elementwise_flow(
+        data_shape,
+        lambda: SOSPolynomial(polynomials, degree),
+        form,
+        num_layers,
+        hidden,
+        act,
+        permutation,
+        num_classes,
+        seed,
+    )
+
+
+def umnn(
+    data_shape: Sequence[int],
+    num_classes: int | None = None,
+    form: str = "autoregressive",
+    num_layers: int = 5,
+    embedding: int = 8,
+    integrand: Sequence[int] = (32, 32),
+    nodes: int = 40,
+    hidden: Sequence[int] = (64, 64),
+    act: str = "relu",
+    permutation: str = "reverse",
+    seed: int = 0,
+) -> Transform:
+    """UMNN-MAF: ``embedding`` conditioner features per variable, an ``integrand`` MLP and
+    Clenshaw-Curtis quadrature on ``nodes + 1`` points."""
+    UMNN(embedding, integrand, nodes)
+    return elementwise_flow(
+        data_shape,
+        lambda: UMNN(embedding, integrand, nodes),
+        form,
+        num_layers,
+        hidden,
+        act,
+        permutation,
+        num_classes,
+        seed,
+    )
+
+
+def cubic_spline_flow(
+    data_shape: Sequence[int],
+    num_classes: int | None = None,
+    form: str = "coupling",
+    num_layers: int = 5,
+    bins: int = 8,
+    bound: float = 5.0,
+    hidden: Sequence[int] = (64, 64),
+    act: str = "relu",
+    permutation: str = "reverse",
+    min_width: float = 1e-3,
+    min_height: float = 1e-3,
+    seed: int = 0,
+) -> Transform:
+    """Cubic-spline flow: monotone cubic spline couplings (or autoregressive layers)."""
+    CubicSpline(bins, bound, min_width, min_height)
+    return elementwise_flow(
+        data_shape,
+        lambda: CubicSpline(bins, bound, min_width, min_height),
+        form,
+        num_layers,
+        hidden,
+        act,
+        permutation,
+        num_classes,
+        seed,
     )

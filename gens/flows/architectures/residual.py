@@ -43,10 +43,12 @@ def residual_flow(
     neumann: bool = True,
     exact_max_dim: int = 16,
     power_tol: float = 1e-4,
+    power_max_iter: int = 200,
     inverse_tol: float = 1e-10,
     inverse_max_iter: int = 1000,
 ) -> Transform:
-    """``num_blocks`` residual blocks per scale (``levels`` scales on images)."""
+    """``num_blocks`` residual blocks per scale (``levels`` scales on images); the spectral norms
+    are found by power iteration to ``power_tol`` (relative), at most ``power_max_iter`` steps."""
     if num_classes:
         raise ConfigError("residual flows here are unconditional; set model.conditional=false")
     check_coeff(coeff)
@@ -74,7 +76,12 @@ def residual_flow(
 
     if len(shape) == 1:
         return Compose(
-            stack(lambda: lipschitz_mlp(shape[0], hidden, coeff, tol=power_tol), shape[0])
+            stack(
+                lambda: lipschitz_mlp(
+                    shape[0], hidden, coeff, tol=power_tol, max_iter=power_max_iter
+                ),
+                shape[0],
+            )
         )
     if len(shape) != 3:
         raise IncompatibleDataError(f"residual flows take vectors or (C, H, W), got {shape}")
@@ -86,7 +93,9 @@ def residual_flow(
 
     def build(c: int, h: int, w: int, level: int) -> Transform:
         def branch():
-            return lipschitz_convnet(c, channels, (h, w), coeff, tol=power_tol)
+            return lipschitz_convnet(
+                c, channels, (h, w), coeff, tol=power_tol, max_iter=power_max_iter
+            )
 
         blocks = stack(branch, c)
         if level + 1 < int(levels):

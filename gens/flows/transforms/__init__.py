@@ -12,6 +12,7 @@ from gens.flows.transforms.base import Compose, Inverse, Transform
 from gens.flows.transforms.cnf import CNF
 from gens.flows.transforms.conv1x1 import Invertible1x1Conv
 from gens.flows.transforms.coupling import Coupling, channel_mask, checkerboard_mask
+from gens.flows.transforms.cubic_spline import CubicSpline
 from gens.flows.transforms.dequantization import VariationalDequantization
 from gens.flows.transforms.elementwise import TransformerAutoregressive, TransformerCoupling
 from gens.flows.transforms.multiscale import LearnedSplitPrior, MultiScale
@@ -23,8 +24,11 @@ from gens.flows.transforms.radial import Radial
 from gens.flows.transforms.reshape import Flatten, Squeeze, Squeezed
 from gens.flows.transforms.residual import ResidualBlock
 from gens.flows.transforms.rq_spline import RQSpline
+from gens.flows.transforms.sigmoidal import DeepSigmoid
+from gens.flows.transforms.sos import SOSPolynomial
 from gens.flows.transforms.sylvester import Sylvester
 from gens.flows.transforms.transformer import Transformer
+from gens.flows.transforms.umnn import UMNN
 
 __all__ = [
     "ActNorm",
@@ -32,6 +36,8 @@ __all__ = [
     "CNF",
     "Compose",
     "Coupling",
+    "CubicSpline",
+    "DeepSigmoid",
     "DiagonalScaling",
     "Flatten",
     "IAFLayer",
@@ -48,6 +54,7 @@ __all__ = [
     "ResidualBlock",
     "Radial",
     "Reverse",
+    "SOSPolynomial",
     "Shuffle",
     "Squeeze",
     "Squeezed",
@@ -56,6 +63,7 @@ __all__ = [
     "Transformer",
     "TransformerAutoregressive",
     "TransformerCoupling",
+    "UMNN",
     "UniformDequantization",
     "VariationalDequantization",
     "bisect",

@@ -150,6 +150,9 @@ class CNF(Transform):
         return torch.randn_like(x)
 
     def _solve(self, x: torch.Tensor, reverse: bool):
+        if torch.is_inference_mode_enabled():  # Lightning evaluates so; the trace needs autograd
+            with torch.inference_mode(False), torch.no_grad():
+                return self._solve(x.clone(), reverse)
         regularize = self.training and (self.kinetic > 0 or self.jacobian > 0)
         zero = x.new_zeros(len(x))
         state = (x, zero, zero, zero) if regularize else (x, zero)

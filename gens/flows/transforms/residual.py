@@ -74,7 +74,11 @@ class ResidualBlock(Transform):
         self.eval_seed = int(eval_seed)
 
     def _branch_and_logdet(self, x: torch.Tensor):
-        """``g(x)`` and the log-det; the estimators need autograd even under ``no_grad``."""
+        """``g(x)`` and the log-det; the estimators need autograd even under ``no_grad`` and
+        under the inference mode Lightning evaluates in (where no tensor may join a graph)."""
+        if torch.is_inference_mode_enabled():
+            with torch.inference_mode(False), torch.no_grad():
+                return self._branch_and_logdet(x.clone())
         graph = torch.is_grad_enabled()
         kind = self.estimator
         if not self.training and x[0].numel() <= self.exact_max_dim:

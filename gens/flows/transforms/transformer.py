@@ -6,7 +6,8 @@ A ``Transformer`` maps ``x[..., D]`` with parameters ``params[..., D, P]`` to ``
 the log-derivative of every element (the Jacobian of an elementwise map is diagonal). Those with
 a closed-form inverse override ``inverse``; the others are inverted by bisection, which needs
 only monotonicity: the bracket is widened until it holds the target, then halved until it is
-narrower than ``tol`` (or ``max_iter`` halvings).
+narrower than ``tol`` or than the float resolution (or ``max_iter`` halvings). A final Newton
+step carries the implicit-function gradients, so the inverse is differentiable too.
 
 Example::
 
@@ -27,7 +28,7 @@ class Transformer(nn.Module):
 
     num_params: int
 
-    def __init__(self, tol: float = 1e-6, max_iter: int = 100):
+    def __init__(self, tol: float = 1e-10, max_iter: int = 200):
         super().__init__()
         self.tol, self.max_iter = float(tol), int(max_iter)
 
@@ -45,15 +46,19 @@ class Transformer(nn.Module):
             lo = torch.where(below, 2 * lo, lo)
             hi = torch.where(above, 2 * hi, hi)
         for _ in range(self.max_iter):
-            if (hi - lo).max() <= self.tol:
-                break
             mid = 0.5 * (lo + hi)
+            # done at the tolerance, or where no float lies between the ends
+            if ((hi - lo <= self.tol) | (mid == lo) | (mid == hi)).all():
+                break
             up = self(mid, params)[0] > y
             hi, lo = torch.where(up, mid, hi), torch.where(up, lo, mid)
         return 0.5 * (lo + hi)
 
     def inverse(self, y: torch.Tensor, params: torch.Tensor):
         """``(x, log dx/dy)``; by bisection unless a subclass has a closed form."""
-        x = self._bisect(y, params)
-        _, ld = self(x, params)
-        return x, -ld
+        x0 = self._bisect(y, params)
+        fx, ld = self(x0, params)
+        # one Newton step: the value stays at the root (to float resolution), and its gradients
+        # are the implicit ones, dx/dy = 1 / f'(x) and dx/dtheta = -(df/dtheta) / f'(x)
+        x = x0 + (y - fx) / ld.detach().exp()
+        return x, -self(x, params)[1]

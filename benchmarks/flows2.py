@@ -1,0 +1,211 @@
+"""Benchmarks of the spline, neural-autoregressive, integration, residual and continuous flows,
+written to ``docs/benchmarks/flows2.md``.
+
+    python -m benchmarks.flows2                                   # every section, full budget
+    python -m benchmarks.flows2 --sections toy --toy-steps 200 --seeds 1   # a quick run -> logs/
+
+Sections (stored in ``flows2_results.json`` beside the page and rendered together, as in
+``benchmarks.flows``, whose training and evaluation helpers this reuses):
+
+- ``toy``: test NLL (nats) on moons, checkerboard, spirals and grid25 of NSF (coupling and
+  autoregressive), the cubic-spline flow, NAF, SOS, UMNN, i-ResNet, Residual Flow and
+  FFJORD, beside zuko's NSF, NAF and CNF at the same step budget, batch and optimizer, over
+  ``--seeds`` seeds.
+- ``digits``: bits/dim on the dequantized 8x8 digits for NSF, Residual Flow and FFJORD.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+
+from benchmarks import common
+from benchmarks.common import n_params
+from benchmarks.flows import _toy_data, fit, mean_nll
+from gens.data.digits import DIGITS_LEVELS, load_digits_tensors
+from gens.flows import (
+    FlowModel,
+    cubic_spline_flow,
+    ffjord,
+    iresnet,
+    naf,
+    nsf,
+    resflow,
+    sos,
+    umnn,
+)
+
+PAGE = "flows2.md"
+TOY_SETS = ["moons", "checkerboard", "spirals", "grid25"]
+H = (64, 64)
+
+
+def _ours() -> dict:
+    return {
+        "NSF (C)": partial(nsf, num_layers=5, hidden=H),
+        "NSF (AR)": partial(nsf, form="autoregressive", num_layers=5, hidden=H),
+        "Cubic (C)": partial(cubic_spline_flow, num_layers=5, hidden=H),
+        "NAF": partial(naf, num_layers=3, sigmoids=16, hidden=H),
+        "SOS": partial(sos, num_layers=3, hidden=H),
+        "UMNN": partial(umnn, num_layers=3, hidden=H),
+        "i-ResNet": partial(iresnet, num_blocks=5, hidden=H),
+        "Residual Flow": partial(resflow, num_blocks=5, hidden=H),
+        "FFJORD": partial(ffjord, hidden=(64, 64, 64), trace="exact"),
+    }
+
+
+def _zuko() -> dict:
+    import zuko
+
+    return {
+        "zuko NSF": lambda: zuko.flows.NSF(2, transforms=5, hidden_features=H),
+        "zuko NAF": lambda: zuko.flows.NAF(2, transforms=3, hidden_features=H),
+        "zuko CNF": lambda: zuko.flows.CNF(2, hidden_features=(64, 64, 64)),
+    }
+
+
+def _makers() -> dict:
+    makers = {}
+    for name, factory in _ours().items():
+
+        def ours(factory=factory):
+            m = FlowModel(factory, None, data_shape=(2,)).train()
+            return m, m.log_prob
+
+        makers[name] = ours
+    for name, build in _zuko().items():
+
+        def theirs(build=build):
+            flow = build()
+            return flow, lambda x: flow().log_prob(x)
+
+        makers[name] = theirs
+    return makers
+
+
+def run_toy(args) -> dict:
+    rows = []
+    wanted = [m.strip() for m in args.models.split(";") if m.strip()]
+    for data in [d for d in args.data.split(",") if d]:
+        x_train, x_test = _toy_data(data, 20_000, 5_000)
+        for name, make in _makers().items():
+            if wanted and name not in wanted:
+                continue
+            nlls, secs = [], []
+            for seed in range(args.seeds):
+                torch.manual_seed(seed)
+                model, log_prob = make()
+                params = list(model.parameters())
+                secs.append(fit(log_prob, params, x_train, args.toy_steps, 256, 1e-3, seed))
+                model.eval()
+                nlls.append(mean_nll(log_prob, x_test))
+            row = {"data": data, "model": name, "params": n_params(model), "test_nll": nlls}
+            rows.append({**row, "sec_per_step": sum(secs) / len(secs)})
+            print(rows[-1], flush=True)
+    return {"steps": args.toy_steps, "batch": 256, "rows": rows}
+
+
+def render_toy(r: dict) -> str:
+    out = [
+        "## 2-D densities: test NLL (nats, lower is better)",
+        "",
+        f"20,000 training points, 5,000 test points (other seed); {r['steps']} Adam steps of "
+        f"batch {r['batch']} (lr 1e-3, cosine decay) for every model; mean ± standard error "
+        "over the seeds listed per row. zuko's flows at their own defaults for the named sizes.",
+        "",
+    ]
+    table = []
+    for row in r["rows"]:
+        nll = common.pm(*common.mean_se(row["test_nll"]), "{:.3f}")
+        per = ", ".join(f"{v:.2f}" for v in row["test_nll"])
+        table.append(
+            [
+                row["data"],
+                row["model"],
+                f"{row['params']:,}",
+                nll,
+                per,
+                f"{row['sec_per_step']:.3f}",
+            ]
+        )
+    head = ["data", "model", "params", "test NLL", "per seed", "s/step"]
+    return "\n".join(out + common.table(head, table, "llrrlr"))
+
+
+def run_digits(args) -> dict:
+    x, _ = load_digits_tensors(image_size=8)
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    x_test, x_train = x[perm[:300]], x[perm[500:]]
+    models = {
+        "NSF (C)": partial(nsf, num_layers=5, hidden=(256, 256)),
+        "Residual Flow": partial(resflow, num_blocks=4, channels=32, levels=2),
+        "FFJORD": partial(ffjord, hidden=(32, 32, 32), act="softplus"),
+    }
+    rows = []
+    for name, factory in models.items():
+        torch.manual_seed(0)
+        m = FlowModel(factory, None, data_shape=(1, 8, 8), num_levels=DIGITS_LEVELS).train()
+        spd = fit(m.log_prob, list(m.parameters()), x_train, args.digits_steps, 64, 1e-3, 0)
+        m.eval()
+        torch.manual_seed(1)
+        with torch.no_grad():
+            bpd = float(torch.stack([m.bits_per_dim(x_test).mean() for _ in range(4)]).mean())
+            train_bpd = float(m.bits_per_dim(x_train[:300]).mean())
+        row = {"model": name, "params": n_params(m), "test_bpd": bpd, "train_bpd": train_bpd}
+        rows.append({**row, "sec_per_step": spd})
+        print(rows[-1], flush=True)
+    return {"steps": args.digits_steps, "batch": 64, "rows": rows}
+
+
+def render_digits(r: dict) -> str:
+    out = [
+        f"## Digits (dequantized, 8x8): test bits/dim, {r['steps']} steps",
+        "",
+        "The protocol of `docs/benchmarks/flows.md` (1,297 training / 300 test images, uniform "
+        f"dequantization, logit 0.05, batch {r['batch']}, Adam lr 1e-3 with cosine decay).",
+        "",
+    ]
+    keys = ("model", "params", "test_bpd", "train_bpd", "sec_per_step")
+    return "\n".join(out + common.bits_per_dim_table([row[k] for k in keys] for row in r["rows"]))
+
+
+SECTIONS = {"toy": (run_toy, render_toy), "digits": (run_digits, render_digits)}
+
+
+def render(results: dict) -> str:
+    head = [
+        "# Flow benchmarks II: splines, neural autoregressive, residual and continuous flows",
+        "",
+        f"Measured on {results.get('_machine', 'CPU')}, `torch.set_num_threads(1)`, on a machine "
+        "shared with other jobs (timings are noisy).",
+    ]
+    body = [SECTIONS[k][1](results[k]) for k in SECTIONS if k in results]
+    return "\n\n".join(["\n".join(head), *body]) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = common.parser(__doc__, PAGE)
+    p.add_argument("--sections", default=",".join(SECTIONS))
+    p.add_argument("--data", default=",".join(TOY_SETS))
+    p.add_argument("--models", default="", help="';'-separated subset of the toy models")
+    p.add_argument("--toy-steps", type=int, default=1000)
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--digits-steps", type=int, default=500)
+    args = common.parse(p, argv)
+    torch.set_num_threads(1)
+    store = args.out.with_name("flows2_results.json")
+    machine = common.machine(threads=1).removeprefix("Machine: ").rstrip(".")
+    for name in [s for s in args.sections.split(",") if s]:
+        if name not in SECTIONS:
+            p.error(f"unknown section '{name}'; choose from {', '.join(SECTIONS)}")
+        result = SECTIONS[name][0](args)
+        with common.locked_json(store) as results:
+            results[name], results["_machine"] = result, machine
+            common.write_page(args.out, render(results), echo=False)
+    with common.locked_json(store) as results:
+        common.write_page(args.out, render(results))
+
+
+if __name__ == "__main__":
+    main()
