@@ -194,14 +194,15 @@ def _remedies(results: dict[str, dict], rows: list[str]) -> list[str]:
 
 
 def _argv(argv: list[str]) -> list[str]:
-    """The arguments that change what is measured (no --reuse, --render-only, --note)."""
+    """The arguments that change what is measured (no --reuse, --render-only, --publish,
+    --note)."""
     out, skip = [], False
     for a in argv:
         if skip:
             skip = False
         elif a == "--note":
             skip = True
-        elif a not in ("--reuse", "--render-only") and not a.startswith("--note="):
+        elif a not in ("--reuse", "--render-only", "--publish") and not a.startswith("--note="):
             out.append(a)
     return out
 
