@@ -134,9 +134,10 @@ def _remedies(results: dict[str, dict], rows: list[str]) -> list[str]:
     lines = [
         "## Remedies for the GAN rows at chance",
         "",
-        "Each recipe is the paper row with the cures of the default recipe (`model=gan_r1`): "
-        "random Fourier features of x in D, lazy R1 (gamma 0.1 every 16 D steps), cosine decay, "
-        "lr 6e-4; PacGAN4's D is 400 units wide (200 per pair of packed points). Pick one with "
+        "Each recipe is the paper row with the default recipe's lazy R1 (gamma 0.1 every 16 D "
+        "steps), cosine decay and lr 6e-4, plus random Fourier features of x in D (as in the "
+        "default's rejection discriminator); PacGAN4's D is 400 units wide (200 per pair of "
+        "packed points). Pick one with "
         "`python train.py experiment=<recipe> data=grid25` (or `data=ring8`). Targets: "
         "high quality above 3x uniform noise's; modes above plain GAN's at the same budget "
         "(or all of them).",
