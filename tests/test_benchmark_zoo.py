@@ -36,7 +36,7 @@ def test_progress_is_one_at_the_floor_and_zero_at_chance():
     assert progress(10.0, 10.0, 2.0, False) == 0.0
     assert progress(2.0, 10.0, 2.0, False) == 1.0
     assert progress(0.5, 0.02, 0.99, False) == pytest.approx((0.02 - 0.5) / (0.02 - 0.99))
-    # FID on a log scale: a tenth of the way down in log terms from 100 to 1 is ~63
+    # FID on a log scale: 10 is halfway from chance 100 to floor 1
     assert progress(10.0, 100.0, 1.0, True) == pytest.approx(0.5)
     assert verdict(0.6, 3, False) == "learns"
     assert verdict(0.2, 3, False) == "partly"
