@@ -43,6 +43,11 @@ DIGIT_ROWS = {
         "model.discriminator.width=32",
     ],
     "CGAN (concatenation)": ["model=cgan", *WIDTH_BY_KIND],
+    "CGAN (projection)": [
+        "model=cgan",
+        "model.discriminator.conditioning=projection",
+        *WIDTH_BY_KIND,
+    ],
     "AC-GAN": ["model=acgan", *WIDTH_BY_KIND],
 }
 # twice the optimizer steps per epoch: the 1,297 training digits make 20 batches of 64
