@@ -76,13 +76,18 @@ def run_job(row: str, seed: int | None, args) -> tuple[str, int | None, float, f
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"}
     t0 = time.perf_counter()
-    with open(out / "run.log", "w") as log:
+    # the log waits beside the run directory until the run ends: train.py refuses a directory
+    # that already holds files of another run
+    pending = out.parent / f"{out.name}.log"
+    with open(pending, "w") as log:
         log.write(" ".join(cmd) + "\n")
         log.flush()
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     wall, cpu = time.perf_counter() - t0, usage.ru_utime + usage.ru_stime
+    out.mkdir(parents=True, exist_ok=True)
+    pending.replace(out / "run.log")
     (out / "job.json").write_text(
         json.dumps({"wall_seconds": wall, "cpu_seconds": cpu, "exit": proc.returncode})
     )
