@@ -93,12 +93,27 @@ ROWS: dict[str, Row] = {
     "wgan_gp": Row("wgan_gp", "digits", "digits_gan", _epochs(8)),
     "began": Row("began", "digits", "digits_gan", _epochs(12)),
     "pacdcgan": Row("pacdcgan", "digits", "digits_gan", _epochs(10)),
+    # GANs of labels and codes on digits (its 10 classes)
+    "cgan": Row("cgan", "digits", "digits_gan", _epochs(12)),
+    "acgan": Row("acgan", "digits", "digits_gan", _epochs(12)),
+    "infogan": Row("infogan", "digits", "digits_gan", _epochs(12)),
+    "ssgan": Row("ssgan", "digits", "digits_gan", _epochs(8), ("data.labels_per_class=10",)),
     # flows by maximum likelihood on 2-D sets (100,000 points, batch 100)
     "realnvp": Row("realnvp", "moons", "flow2d", _epochs(1)),
     "nice": Row("nice", "moons", "flow2d", _epochs(1)),
     "maf": Row("maf", "checkerboard", "flow2d", _epochs(1)),
     "made": Row("made", "checkerboard", "flow2d", _epochs(1)),
     "iaf": Row("iaf", "moons", "flow2d", _batches(800)),
+    # spline, neural-autoregressive, integration, residual and continuous flows: a step costs
+    # more, so fewer batches fill the same budget
+    "nsf": Row("nsf", "moons", "flow2d", _batches(600)),
+    "cubic_spline": Row("cubic_spline", "moons", "flow2d", _batches(600)),
+    "naf": Row("naf", "moons", "flow2d", _batches(400)),
+    "sos": Row("sos", "moons", "flow2d", _batches(400)),
+    "umnn": Row("umnn", "moons", "flow2d", _batches(300)),
+    "iresnet": Row("iresnet", "moons", "flow2d", _batches(300)),
+    "resflow": Row("resflow", "moons", "flow2d", _batches(300)),
+    "ffjord": Row("ffjord", "moons", "flow2d", _batches(150)),
     # flows fitted to an energy by reverse KL (1,000 steps an epoch)
     "iaf_rkl": Row("iaf_rkl", "energy_u2", "energy", _batches(1000)),
     "planar": Row("planar", "energy_u1", "energy", _batches(1000)),
