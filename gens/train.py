@@ -85,7 +85,11 @@ def _instantiate(node: DictConfig, group: str, **kwargs):
                 f"{group}.{key} is not an option of {node.get('_target_')} (or of a network "
                 f"it builds); remove it or check its spelling{hint}"
             ) from None
-        if isinstance(err, ValueError | MisconfigurationException):
+        # Lightning's Trainer rejects some values with TypeError (``devices=many``)
+        rejected = isinstance(err, ValueError | MisconfigurationException) or (
+            group == "trainer" and isinstance(err, TypeError)
+        )
+        if rejected:
             # a value the class rejects (Lightning's precision, an int('abc'), no GPU, ...);
             # the traceback stays in train.log for whoever debugs the class itself
             log.debug(f"instantiating {group} failed", exc_info=err)
