@@ -32,6 +32,7 @@ def test_sos_matches_zuko_with_the_same_coefficients():
 
 
 def test_umnn_matches_zukos_integrated_transform_on_our_integrand():
+    torch.manual_seed(0)
     tr = UMNN(embedding=3, hidden=(16,), nodes=60).double()
     x, p = _x_and_params(tr)
     y, ld = tr(x, p)
@@ -40,7 +41,8 @@ def test_umnn_matches_zukos_integrated_transform_on_our_integrand():
         lambda t: tr.integrand(t, h.expand(*t.shape, 3)), n=64, phi=tuple(tr.parameters())
     )
     y_z, ld_z = theirs.call_and_ladj(x)
-    torch.testing.assert_close(y - p[..., -1], y_z, atol=1e-7, rtol=1e-7)
+    # two quadratures (Clenshaw-Curtis, 60 nodes; Gauss-Legendre, 64) of one smooth integrand
+    torch.testing.assert_close(y - p[..., -1], y_z, atol=1e-6, rtol=1e-6)
     torch.testing.assert_close(ld, ld_z)  # log g(x) directly, in both
 
 
