@@ -32,6 +32,7 @@ TINY = [
     "+trainer.enable_progress_bar=false",
     # image runs: FID/IS/KID on few samples (++: harmless when callbacks=none)
     "++callbacks.image_metrics.n=64",
+    "++callbacks.image_metrics.n_test=128",
     "++callbacks.image_metrics.n_real=256",
     # vector runs: metrics and the figure on 500 samples (MMD and plotting grow with n), and
     # flows' density figures on a 50x50 grid
