@@ -5,8 +5,9 @@ Each weight is softly normalized, ``W / max(1, sigma / c)``, where sigma, the sp
 the *linear operator* the layer applies, is found by power iteration (Miyato et al. 2018 keep
 one step per update; here the iteration runs until what sigma has still to rise is below
 ``tol`` (relative), capped at ``max_iter``, so the bound holds after any change of the weights).
-The estimate rises monotonically, by steps that shrink geometrically; the remaining rise is
-extrapolated from the last two steps. A test on the last step alone stops too early when the
+The estimate rises monotonically, by steps that shrink geometrically once the slowest
+component dominates; the remaining rise is extrapolated from the last two steps when their ratio
+has stopped growing. A test on the last step alone stops too early when the
 two largest singular values are close: sigma then creeps up by less than ``tol`` a step while
 still short of its limit by up to ``sqrt(tol)``. For a convolution the operator is the
 convolution at the input's real shape, so the power iteration alternates ``conv2d`` and its
