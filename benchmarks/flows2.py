@@ -1,8 +1,10 @@
 """Benchmarks of the spline, neural-autoregressive, integration, residual and continuous flows,
 written to ``docs/benchmarks/flows2.md``.
 
-    python -m benchmarks.flows2                                   # every section, full budget
-    python -m benchmarks.flows2 --sections toy --toy-steps 200 --seeds 1   # a quick run -> logs/
+    python -m benchmarks.flows2                                  # every section -> docs/
+    python -m benchmarks.flows2 --sections toy --data moons &     # or one process per data set,
+    python -m benchmarks.flows2 --sections toy --data spirals &   # sharing the page row by row
+    python -m benchmarks.flows2 --sections toy --toy-steps 20 --seeds 1 --out logs/f2.md  # quick
 
 Sections (stored in ``flows2_results.json`` beside the page and rendered together, as in
 ``benchmarks.flows``, whose training and evaluation helpers this reuses):
@@ -126,7 +128,27 @@ def run_toy(args) -> dict:
             row = {"data": data, "model": name, "params": n_params(model), "test_nll": nlls}
             rows.append({**row, "sec_per_step": sum(secs) / len(secs), "log_prob_per_s": rates})
             print(rows[-1], flush=True)
-    return {"steps": args.toy_steps, "batch": 256, "rows": rows}
+            _store_toy(args, rows[-1:])  # row by row: parallel runs (one per data set) share it
+    return _store_toy(args, [])
+
+
+def _store_toy(args, rows: list[dict]) -> dict:
+    """The toy section with ``rows`` merged in (same data and model replaced), in table order;
+    rows of another step budget are dropped."""
+    order = list(_makers())
+    with common.locked_json(args.out.with_name("flows2_results.json")) as results:
+        old = results.get("toy", {})
+        kept = old.get("rows", []) if old.get("steps") == args.toy_steps else []
+        merged = common.merge_rows(kept, rows, ("data", "model"))
+        merged.sort(key=lambda r: (_index(TOY_SETS, r["data"]), _index(order, r["model"])))
+        results["toy"] = {"steps": args.toy_steps, "batch": 256, "rows": merged}
+        results["_machine"] = common.machine(threads=1).removeprefix("Machine: ").rstrip(".")
+        common.write_page(args.out, render(results), echo=False)
+        return results["toy"]
+
+
+def _index(items: list[str], item: str) -> int:
+    return items.index(item) if item in items else len(items)
 
 
 def render_toy(r: dict) -> str:
@@ -222,9 +244,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sections", default=",".join(SECTIONS))
     p.add_argument("--data", default=",".join(TOY_SETS))
     p.add_argument("--models", default="", help="';'-separated subset of the toy models")
-    p.add_argument("--toy-steps", type=int, default=1000)
+    p.add_argument("--toy-steps", type=int, default=200)
     p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--digits-steps", type=int, default=500)
+    p.add_argument("--digits-steps", type=int, default=300)
     args = common.parse(p, argv)
     torch.set_num_threads(1)
     store = args.out.with_name("flows2_results.json")
@@ -233,6 +255,8 @@ def main(argv: list[str] | None = None) -> None:
         if name not in SECTIONS:
             p.error(f"unknown section '{name}'; choose from {', '.join(SECTIONS)}")
         result = SECTIONS[name][0](args)
+        if name == "toy":  # stored row by row as it ran
+            continue
         with common.locked_json(store) as results:
             results[name], results["_machine"] = result, machine
             common.write_page(args.out, render(results), echo=False)
