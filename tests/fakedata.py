@@ -193,13 +193,13 @@ def _fake_gas(root: Path, n: int) -> None:
     pd.DataFrame(cols).to_pickle(root / "gas" / "ethylene_CO.pickle")
 
 
-HEPMASS_HEADER = "# label," + ",".join(f"f{i}" for i in range(27)) + ",mass"
+HEPMASS_HEADER = "# label," + ",".join(f"f{i}" for i in range(27))
 
 
 def _fake_hepmass(root: Path, n: int) -> None:
-    """``1000_{train,test}.csv``: a header, then label (half signal), 27 features and the mass
-    (1000). Features 3, 7, 11, 15, 19 and 23 are discrete (their smallest value repeats), so
-    with the constant mass 7 columns are dropped and 21 remain."""
+    """``1000_{train,test}.csv``: a header, then the label (every other row signal) and 27
+    features; the test file also has the mass (1000), as the UCI release does. Features 3, 7,
+    11, 15, 19 and 23 are discrete (their smallest value repeats), so 21 remain."""
     rng = _rng()
     for split, m in (("train", n), ("test", n // 2)):
         label = (np.arange(m) % 2).astype(float)
@@ -207,15 +207,11 @@ def _fake_hepmass(root: Path, n: int) -> None:
         for j in (3, 7, 11, 15, 19, 23):
             feats[:, j] = rng.integers(0, 3, m)
         feats[label == 0] = 100.0  # background rows, which the loader drops
-        table = np.column_stack([label, feats, np.full(m, 1000.0)])
-        np.savetxt(
-            root / "hepmass" / f"1000_{split}.csv",
-            table,
-            delimiter=",",
-            header=HEPMASS_HEADER,
-            comments="",
-            fmt="%.6g",
-        )
+        table, header = np.column_stack([label, feats]), HEPMASS_HEADER
+        if split == "test":
+            table, header = np.column_stack([table, np.full(m, 1000.0)]), header + ",mass"
+        path = root / "hepmass" / f"1000_{split}.csv"
+        np.savetxt(path, table, delimiter=",", header=header, comments="", fmt="%.6g")
 
 
 def _fake_bsds300(root: Path, n: int) -> None:

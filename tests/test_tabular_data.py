@@ -165,6 +165,21 @@ def test_gas_pickle_that_names_other_code_is_refused(tmp_path):
     assert "\n" not in str(err.value)
 
 
+def test_gas_pickle_that_calls_pandas_eval_is_refused(tmp_path):
+    """pandas itself has functions that run code: only a DataFrame's own classes load."""
+    import pandas as pd
+
+    class Evil:
+        def __reduce__(self):
+            return (pd.eval, ("1 + 1",))
+
+    (tmp_path / "gas").mkdir()
+    with open(tmp_path / "gas" / "ethylene_CO.pickle", "wb") as f:
+        pickle.dump(Evil(), f)
+    with pytest.raises(DataError, match="refusing to load pandas.eval"):
+        load_tabular("gas", tmp_path)
+
+
 def test_a_file_of_the_wrong_width_names_the_expected_shape(tmp_path):
     (tmp_path / "miniboone").mkdir()
     np.save(tmp_path / "miniboone" / "data.npy", np.random.default_rng(0).normal(size=(50, 10)))

@@ -14,10 +14,10 @@ Autoregressive Flow for Density Estimation), read from the files of the paper's 
   is dropped; every column standardized over all rows (pandas' std, ddof=1); test the last
   10%, validation the last 10% of the rest.
 - HEPMASS (21 dims): ``hepmass/1000_train.csv`` and ``1000_test.csv`` (a header, then the
-  label and the features). Signal rows only (label 1), label dropped, the last column of the
-  test file dropped; standardized with the training file's mean and std (ddof=1); features
-  whose smallest value occurs more than 5 times in training dropped (the reference's test);
-  validation the last 10% of training.
+  label and 27 features; the test file also has the mass, its last column). Signal rows only
+  (label 1), label dropped, the last column of the test file dropped; standardized with the
+  training file's mean and std (ddof=1); features whose smallest value occurs more than 5
+  times in training dropped (the reference's test); validation the last 10% of training.
 - MINIBOONE (43 dims): ``miniboone/data.npy``. Test the last 10%, validation the last 10% of
   the rest, standardized with the mean and std of train + validation.
 - BSDS300 (63 dims): ``BSDS300/BSDS300.hdf5`` with datasets ``train``, ``validation``,
@@ -33,7 +33,7 @@ import numpy as np
 
 from gens.utils.errors import DataError
 
-__all__ = ["TABULAR_DIMS", "TABULAR_FILES", "ZENODO", "load_tabular", "read_gas_pickle"]
+__all__ = ["TABULAR_DIMS", "TABULAR_FILES", "ZENODO", "load_tabular", "read_gas_sensors"]
 
 ZENODO = "https://zenodo.org/record/1161203 (doi 10.5281/zenodo.1161203)"
 TABULAR_DIMS = {"power": 6, "gas": 8, "hepmass": 21, "miniboone": 43, "bsds300": 63}
@@ -107,46 +107,80 @@ def _drop_correlated(data: np.ndarray, threshold: float = 0.98) -> np.ndarray:
         data = np.delete(data, np.where(many > 1)[0][0], axis=1)
 
 
-# what pandas DataFrame pickles name besides pandas and numpy
-SAFE_BUILTINS = {
+# What a pickled DataFrame names: pandas' frame, index, block and array classes and their
+# rebuilders (older pandas put some under other paths), numpy's arrays, and a few builtins.
+# Nothing else in pandas (pandas.eval can run code) or numpy.
+PANDAS_MODULES = (
+    "pandas.core.frame",
+    "pandas.core.series",
+    "pandas.core.internals",
+    "pandas.core.indexes",
+    "pandas.core.index",
+    "pandas.core.arrays",
+    "pandas.core.dtypes",
+    "pandas.indexes",
+    "pandas.arrays",
+    "pandas._libs",
+)
+PANDAS_CLASSES = (
+    "DataFrame Series Index RangeIndex MultiIndex CategoricalIndex DatetimeIndex "
+    "TimedeltaIndex Categorical CategoricalDtype StringDtype Int64Dtype Float64Dtype "
+    "BooleanDtype DatetimeTZDtype Timestamp Timedelta"
+).split()
+SAFE_NAMES = {
+    *(("pandas", name) for name in PANDAS_CLASSES),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"),  # protocol-5 pickles
+    ("numpy._core.numeric", "_frombuffer"),
     ("builtins", "slice"),
     ("builtins", "object"),
+    ("__builtin__", "slice"),  # Python 2 pickles
+    ("__builtin__", "object"),
     ("copyreg", "_reconstructor"),
+    ("copy_reg", "_reconstructor"),
     ("_codecs", "encode"),
     ("collections", "OrderedDict"),
 }
 
 
-def read_gas_pickle(path: Path):
-    """The DataFrame of ``ethylene_CO.pickle``, unpickled with pandas' compatibility unpickler
-    restricted to pandas and numpy names, so a file naming anything else (which could run
-    code) is refused."""
+def _allowed(module: str, name: str) -> bool:
+    if (module, name) in SAFE_NAMES:
+        return True
+    return any(module == m or module.startswith(m + ".") for m in PANDAS_MODULES)
+
+
+def read_gas_sensors(path: Path):
+    """The sensor columns of ``ethylene_CO.pickle`` (Meth, Eth and Time dropped), unpickled
+    by pandas' compatibility unpickler restricted to the names a DataFrame needs, so a file
+    naming anything else (which could run code) is refused."""
     import pickle
 
     from pandas.compat.pickle_compat import Unpickler
 
     class _FrameUnpickler(Unpickler):
         def find_class(self, module: str, name: str):
-            top = module.split(".")[0]
-            if top in ("pandas", "numpy") or (module, name) in SAFE_BUILTINS:
+            if _allowed(module, name):
                 return super().find_class(module, name)
             raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
 
     try:
         with open(path, "rb") as f:
             frame = _FrameUnpickler(f, encoding="latin1").load()
-        frame.drop(columns=["Meth", "Eth", "Time"])
+        return frame.drop(columns=["Meth", "Eth", "Time"])
     except Exception as e:  # a foreign pickle, or one without the reference's columns
         raise DataError(
             f"cannot read GAS DataFrame {path}: {type(e).__name__}: {e}; the file is corrupt, "
             f"not from {ZENODO}, or from a pandas too old for this one to read"
         ) from e
-    return frame
 
 
 def load_gas(root: Path) -> Splits:
-    frame = read_gas_pickle(root / "gas" / "ethylene_CO.pickle")
-    data = frame.drop(columns=["Meth", "Eth", "Time"]).to_numpy(dtype=np.float64)
+    data = read_gas_sensors(root / "gas" / "ethylene_CO.pickle").to_numpy(dtype=np.float64)
     data = _drop_correlated(data)
     data = (data - data.mean(axis=0)) / data.std(axis=0, ddof=1)
     train, val, test = _tail_split(data)
