@@ -10,6 +10,7 @@ of becoming a skip. Every compatible pair also trains a few steps (slow).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,9 @@ def test_every_compatible_pair_trains(cfg_factory, tmp_path, model, data):
     assert saved, "metrics.json is empty"
     for k, v in saved.items():
         assert k.startswith("test/")
-        assert metrics[k] == pytest.approx(v)
+        assert metrics[k] == pytest.approx(v, nan_ok=True)  # NaN round-trips as NaN
+    # likelihoods are finite; a sample metric may be NaN where a sampler fails (NAF's bisection
+    # has no preimage for targets outside a deep sigmoidal layer's bounded range)
+    assert all(math.isfinite(v) for k, v in saved.items() if k.endswith(("nll", "bpd")))
     if data in ("ring8", "grid25", "gauss1d") and "test/modes" in metrics:
         assert {"test/modes", "test/hq", "test/rkl"} <= set(saved)
