@@ -89,7 +89,7 @@ SMALL = {
 def _overrides(model: str, data: str, tmp_path: Path) -> list[str]:
     if data in TABULAR:
         # fewer samples to score: sampling an autoregressive flow by bisection costs D passes
-        few = ["callbacks.vector_metrics.n=500", "callbacks.sample_plot.n=500"]
+        few = ["callbacks.vector_metrics.n=256", "callbacks.sample_plot.n=256"]
         small = [*make_fake(data, tmp_path / "data"), *few]
     else:
         small = SMALL.get(data, ["data.n_train=2000"])
@@ -124,9 +124,10 @@ def test_every_compatible_pair_trains(cfg_factory, tmp_path, model, data):
     assert saved, "metrics.json is empty"
     for k, v in saved.items():
         assert k.startswith("test/")
-        assert metrics[k] == pytest.approx(v, nan_ok=True)  # NaN round-trips as NaN
+        # metrics.json writes a non-finite value as a string ("nan"), which float() reads back
+        assert metrics[k] == pytest.approx(float(v), nan_ok=True)
     # likelihoods are finite; a sample metric may be NaN where a sampler fails (NAF's bisection
     # has no preimage for targets outside a deep sigmoidal layer's bounded range)
-    assert all(math.isfinite(v) for k, v in saved.items() if k.endswith(("nll", "bpd")))
+    assert all(math.isfinite(float(v)) for k, v in saved.items() if k.endswith(("nll", "bpd")))
     if data in ("ring8", "grid25", "gauss1d") and "test/modes" in metrics:
         assert {"test/modes", "test/hq", "test/rkl"} <= set(saved)
