@@ -1,21 +1,27 @@
 """Benchmarks of the spline, neural-autoregressive, integration, residual and continuous flows,
 written to ``docs/benchmarks/flows2.md``.
 
-    python -m benchmarks.flows2                                   # every section, full budget
-    python -m benchmarks.flows2 --sections toy --toy-steps 200 --seeds 1   # a quick run -> logs/
+    python -m benchmarks.flows2                                  # every section -> docs/
+    python -m benchmarks.flows2 --sections toy --data moons &     # or one process per data set,
+    python -m benchmarks.flows2 --sections toy --data spirals &   # sharing the page row by row
+    python -m benchmarks.flows2 --sections toy --toy-steps 20 --seeds 1 --out logs/f2.md  # quick
 
 Sections (stored in ``flows2_results.json`` beside the page and rendered together, as in
 ``benchmarks.flows``, whose training and evaluation helpers this reuses):
 
-- ``toy``: test NLL (nats) on moons, checkerboard, spirals and grid25 of NSF (coupling and
+- ``toy``: test NLL (nats) on moons, checkerboard, spirals and grid25 of every density flow:
+  those of ``benchmarks.flows`` (NICE, RealNVP, Glow, MADE, MAF, IAF) and NSF (coupling and
   autoregressive), the cubic-spline flow, NAF, SOS, UMNN, i-ResNet, Residual Flow and
   FFJORD, beside zuko's NSF, NAF and CNF at the same step budget, batch and optimizer, over
-  ``--seeds`` seeds.
+  ``--seeds`` seeds; with training seconds per step and ``log_prob`` throughput on the test
+  points. Planar, radial and Sylvester flows have no inverse to score data with; they are
+  fitted to energies instead (``benchmarks.flows_ar_vi``).
 - ``digits``: bits/dim on the dequantized 8x8 digits for NSF, Residual Flow and FFJORD.
 """
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 import torch
@@ -28,9 +34,15 @@ from gens.flows import (
     FlowModel,
     cubic_spline_flow,
     ffjord,
+    glow,
+    iaf,
     iresnet,
+    made,
+    maf,
     naf,
+    nice,
     nsf,
+    realnvp,
     resflow,
     sos,
     umnn,
@@ -39,10 +51,19 @@ from gens.flows import (
 PAGE = "flows2.md"
 TOY_SETS = ["moons", "checkerboard", "spirals", "grid25"]
 H = (64, 64)
+# Both continuous flows solve with dopri5 to the same tolerances (zuko's default atol is 1e-6),
+# so that neither buys accuracy with function evaluations the other does not spend.
+ODE_TOL = 1e-4
 
 
 def _ours() -> dict:
     return {
+        "NICE": partial(nice, layers=8, hidden=H),
+        "RealNVP": partial(realnvp, layers=8, hidden=H),
+        "Glow": partial(glow, depth=8, hidden=H, scale="exp"),
+        "MADE": partial(made, hidden=H),
+        "MAF": partial(maf, num_layers=5, hidden=H),
+        "IAF": partial(iaf, num_layers=5, hidden=H),
         "NSF (C)": partial(nsf, num_layers=5, hidden=H),
         "NSF (AR)": partial(nsf, form="autoregressive", num_layers=5, hidden=H),
         "Cubic (C)": partial(cubic_spline_flow, num_layers=5, hidden=H),
@@ -51,7 +72,7 @@ def _ours() -> dict:
         "UMNN": partial(umnn, num_layers=3, hidden=H),
         "i-ResNet": partial(iresnet, num_blocks=5, hidden=H),
         "Residual Flow": partial(resflow, num_blocks=5, hidden=H),
-        "FFJORD": partial(ffjord, hidden=(64, 64, 64), trace="exact"),
+        "FFJORD": partial(ffjord, hidden=(64, 64, 64), trace="exact", atol=ODE_TOL, rtol=ODE_TOL),
     }
 
 
@@ -61,7 +82,9 @@ def _zuko() -> dict:
     return {
         "zuko NSF": lambda: zuko.flows.NSF(2, transforms=5, hidden_features=H),
         "zuko NAF": lambda: zuko.flows.NAF(2, transforms=3, hidden_features=H),
-        "zuko CNF": lambda: zuko.flows.CNF(2, hidden_features=(64, 64, 64)),
+        "zuko CNF": lambda: zuko.flows.CNF(
+            2, hidden_features=(64, 64, 64), atol=ODE_TOL, rtol=ODE_TOL
+        ),
     }
 
 
@@ -92,18 +115,40 @@ def run_toy(args) -> dict:
         for name, make in _makers().items():
             if wanted and name not in wanted:
                 continue
-            nlls, secs = [], []
+            nlls, secs, rates = [], [], []
             for seed in range(args.seeds):
                 torch.manual_seed(seed)
                 model, log_prob = make()
                 params = list(model.parameters())
                 secs.append(fit(log_prob, params, x_train, args.toy_steps, 256, 1e-3, seed))
                 model.eval()
+                start = time.perf_counter()
                 nlls.append(mean_nll(log_prob, x_test))
+                rates.append(len(x_test) / (time.perf_counter() - start))
             row = {"data": data, "model": name, "params": n_params(model), "test_nll": nlls}
-            rows.append({**row, "sec_per_step": sum(secs) / len(secs)})
+            rows.append({**row, "sec_per_step": sum(secs) / len(secs), "log_prob_per_s": rates})
             print(rows[-1], flush=True)
-    return {"steps": args.toy_steps, "batch": 256, "rows": rows}
+            _store_toy(args, rows[-1:])  # row by row: parallel runs (one per data set) share it
+    return _store_toy(args, [])
+
+
+def _store_toy(args, rows: list[dict]) -> dict:
+    """The toy section with ``rows`` merged in (same data and model replaced), in table order;
+    rows of another step budget are dropped."""
+    order = list(_makers())
+    with common.locked_json(args.out.with_name("flows2_results.json")) as results:
+        old = results.get("toy", {})
+        kept = old.get("rows", []) if old.get("steps") == args.toy_steps else []
+        merged = common.merge_rows(kept, rows, ("data", "model"))
+        merged.sort(key=lambda r: (_index(TOY_SETS, r["data"]), _index(order, r["model"])))
+        results["toy"] = {"steps": args.toy_steps, "batch": 256, "rows": merged}
+        results["_machine"] = common.machine(threads=1).removeprefix("Machine: ").rstrip(".")
+        common.write_page(args.out, render(results), echo=False)
+        return results["toy"]
+
+
+def _index(items: list[str], item: str) -> int:
+    return items.index(item) if item in items else len(items)
 
 
 def render_toy(r: dict) -> str:
@@ -112,7 +157,10 @@ def render_toy(r: dict) -> str:
         "",
         f"20,000 training points, 5,000 test points (other seed); {r['steps']} Adam steps of "
         f"batch {r['batch']} (lr 1e-3, cosine decay) for every model; mean ± standard error "
-        "over the seeds listed per row. zuko's flows at their own defaults for the named sizes.",
+        "over the seeds listed per row. zuko's flows at their own defaults for the named sizes; "
+        f"both continuous flows solve with dopri5 at atol = rtol = {ODE_TOL:g}. "
+        "log_prob/s: test points scored per second (no gradients, chunks of 1,000, one "
+        "thread; median over the seeds).",
         "",
     ]
     table = []
@@ -127,10 +175,17 @@ def render_toy(r: dict) -> str:
                 nll,
                 per,
                 f"{row['sec_per_step']:.3f}",
+                _rate(row.get("log_prob_per_s")),
             ]
         )
-    head = ["data", "model", "params", "test NLL", "per seed", "s/step"]
-    return "\n".join(out + common.table(head, table, "llrrlr"))
+    head = ["data", "model", "params", "test NLL", "per seed", "s/step", "log_prob/s"]
+    return "\n".join(out + common.table(head, table, "llrrlrr"))
+
+
+def _rate(rates: list[float] | None) -> str:
+    if not rates:
+        return "-"
+    return f"{sorted(rates)[len(rates) // 2]:,.0f}"
 
 
 def run_digits(args) -> dict:
@@ -189,9 +244,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sections", default=",".join(SECTIONS))
     p.add_argument("--data", default=",".join(TOY_SETS))
     p.add_argument("--models", default="", help="';'-separated subset of the toy models")
-    p.add_argument("--toy-steps", type=int, default=1000)
+    p.add_argument("--toy-steps", type=int, default=200)
     p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--digits-steps", type=int, default=500)
+    p.add_argument("--digits-steps", type=int, default=300)
     args = common.parse(p, argv)
     torch.set_num_threads(1)
     store = args.out.with_name("flows2_results.json")
@@ -200,6 +255,8 @@ def main(argv: list[str] | None = None) -> None:
         if name not in SECTIONS:
             p.error(f"unknown section '{name}'; choose from {', '.join(SECTIONS)}")
         result = SECTIONS[name][0](args)
+        if name == "toy":  # stored row by row as it ran
+            continue
         with common.locked_json(store) as results:
             results[name], results["_machine"] = result, machine
             common.write_page(args.out, render(results), echo=False)

@@ -32,7 +32,13 @@ TINY = [
     "+trainer.enable_progress_bar=false",
     # image runs: FID/IS/KID on few samples (++: harmless when callbacks=none)
     "++callbacks.image_metrics.n=64",
+    "++callbacks.image_metrics.n_test=128",
     "++callbacks.image_metrics.n_real=256",
+    # vector runs: metrics and the figure on 500 samples (MMD and plotting grow with n), and
+    # flows' density figures on a 50x50 grid
+    "++callbacks.vector_metrics.n=500",
+    "++callbacks.sample_plot.n=500",
+    "++callbacks.density_plot.n_grid=50",
 ]
 
 
@@ -109,6 +115,7 @@ def _run_entry(main, argv: list[str], capsys, monkeypatch, root: Path) -> tuple[
         code = e.code if isinstance(e.code, int) else 1
     finally:
         GlobalHydra.instance().clear()
+        HydraConfig.instance().cfg = None  # the run's config, half torn down by Hydra
     cap = capsys.readouterr()
     return code, cap.out, cap.err
 

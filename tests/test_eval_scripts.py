@@ -1,5 +1,7 @@
 """The user tools (gens-sample, gens-evaluate, gens-interpolate, gens-train-classifier) end to
-end, in subprocesses through ``scripts/``, on a DCGAN checkpoint trained for a few steps."""
+end, in this process as their console commands run them, on a DCGAN checkpoint trained for a few
+steps. That ``scripts/*.py`` and the console commands start these same entry points is checked
+in ``tests/test_cli.py``."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from gens.cli.common import gens_errors
 from gens.metrics.features import ASSETS, file_digest
 from gens.utils.errors import ConfigError, DataError
 from gens.utils.sample_files import load_samples
-from tests.conftest import compose_cfg, run_cli
+from tests.conftest import compose_cfg
 
 SMALL_DCGAN = [
     "model=dcgan",
@@ -44,37 +46,27 @@ def ckpt(tmp_path_factory) -> Path:
     return out / "checkpoints" / "last.ckpt"
 
 
-def _ok(proc):
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    return proc
+def _ok(result):
+    assert result.code == 0, result.out[-2000:] + result.err[-3000:]
+    return result
 
 
-def test_sample_script(ckpt, tmp_path):
+def test_sample_script(ckpt, tmp_path, run_tool):
     out = tmp_path / "s.npz"
-    _ok(
-        run_cli(
-            [f"ckpt_path={ckpt}", "n=70", f"out={out}", "truncation=1.5"],
-            tmp_path,
-            script="scripts/sample.py",
-        )
-    )
+    _ok(run_tool("sample", [f"ckpt_path={ckpt}", "n=70", f"out={out}", "truncation=1.5"]))
     with np.load(out) as f:
         assert f["x"].shape == (70, 1, 32, 32) and np.abs(f["x"]).max() <= 1
         assert f["z"].shape == (70, 16) and np.abs(f["z"]).max() <= 1.5
     assert out.with_suffix(".png").is_file()
 
 
-def test_evaluate_script(ckpt, tmp_path):
+def test_evaluate_script(ckpt, tmp_path, run_tool):
     # checkpoint mode: the test metrics again, from the checkpoint alone
     proc = _ok(
-        run_cli(
-            [f"ckpt_path={ckpt}", *FAST_METRICS, f"out={tmp_path / 'm.json'}"],
-            tmp_path,
-            script="scripts/evaluate.py",
-        )
+        run_tool("evaluate", [f"ckpt_path={ckpt}", *FAST_METRICS, f"out={tmp_path / 'm.json'}"])
     )
     m = json.loads((tmp_path / "m.json").read_text())
-    assert {"test/fid", "test/is", "test/kid"} <= set(m), proc.stdout
+    assert {"test/fid", "test/is", "test/kid"} <= set(m), proc.out
     trained = json.loads((ckpt.parents[1] / "metrics.json").read_text())
     assert m["test/fid"] == pytest.approx(trained["test/fid"], rel=1e-3)
     # samples mode: a folder of PNGs scored against data=digits
@@ -90,7 +82,8 @@ def test_evaluate_script(ckpt, tmp_path):
         a = ((x[0].numpy() + 1) * 127.5).round().astype(np.uint8)
         Image.fromarray(a).save(folder / f"{i:03d}.png")
     _ok(
-        run_cli(
+        run_tool(
+            "evaluate",
             [
                 f"samples={folder}",
                 "data=digits",
@@ -98,18 +91,17 @@ def test_evaluate_script(ckpt, tmp_path):
                 "kid_subset_size=50",
                 "is_splits=1",
             ],
-            tmp_path,
-            script="scripts/evaluate.py",
         )
     )
     s = json.loads((tmp_path / "imgs.metrics.json").read_text())
     assert s["n"] == 60 and s["fid"] < m["test/fid"] and s["is"] > 5
 
 
-def test_interpolate_script(ckpt, tmp_path):
+def test_interpolate_script(ckpt, tmp_path, run_tool):
     out = tmp_path / "walk.png"
     _ok(
-        run_cli(
+        run_tool(
+            "interpolate",
             [
                 f"ckpt_path={ckpt}",
                 "walks=3",
@@ -119,43 +111,30 @@ def test_interpolate_script(ckpt, tmp_path):
                 "+arithmetic.b=[2]",
                 "+arithmetic.c=[3,4]",
             ],
-            tmp_path,
-            script="scripts/interpolate.py",
         )
     )
     for name in ("walk_linear.png", "walk_slerp.png", "walk_arithmetic.png"):
         assert (tmp_path / name).stat().st_size > 0
 
 
-@pytest.mark.slow
-def test_interpolate_help_examples_work(ckpt, tmp_path):
+def test_interpolate_help_examples_work(ckpt, tmp_path, run_tool):
     """The commands ``--help`` shows, run as shown (with a checkpoint and its samples)."""
-    proc = _ok(run_cli(["--help"], tmp_path, script="scripts/interpolate.py"))
-    examples = [ln.split()[1:] for ln in proc.stdout.splitlines() if ln.startswith("  gens-")]
+    proc = _ok(run_tool("interpolate", ["--help"]))
+    examples = [ln.split()[1:] for ln in proc.out.splitlines() if ln.startswith("  gens-")]
     assert len(examples) == 3 and any("+arithmetic.a=[1,4]" in e for e in examples)
-    _ok(
-        run_cli(
-            [f"ckpt_path={ckpt}", "n=10", "out=samples.npz"], tmp_path, script="scripts/sample.py"
-        )
-    )
+    _ok(run_tool("sample", [f"ckpt_path={ckpt}", "n=10", "out=samples.npz"]))
     for i, example in enumerate(examples):
         args = [a.replace("<ckpt>", str(ckpt)) for a in example] + [f"out=ex{i}.png"]
-        _ok(run_cli(args, tmp_path, script="scripts/interpolate.py"))
+        _ok(run_tool("interpolate", args))
     assert (tmp_path / "ex2_arithmetic.png").is_file()
 
 
-def test_train_classifier_writes_to_its_run_directory(tmp_path):
+def test_train_classifier_writes_to_its_run_directory(tmp_path, run_tool):
     """Not to the shipped asset: that changes only with publish=true (checked, not run)."""
     shipped = file_digest(ASSETS / "digits_classifier.pt")
-    proc = _ok(
-        run_cli(
-            ["epochs=1", "width=8", "feature_dim=16"],
-            tmp_path,
-            script="scripts/train_classifier.py",
-        )
-    )
+    proc = _ok(run_tool("train_classifier", ["epochs=1", "width=8", "feature_dim=16"]))
     (weights,) = (tmp_path / "logs" / "train_classifier" / "runs").glob("*/digits_classifier.pt")
-    assert f"wrote {weights}" in proc.stdout and "publish=true" in proc.stdout
+    assert f"wrote {weights}" in proc.out and "publish=true" in proc.out
     assert (weights.parent / ".hydra" / "config.yaml").is_file()
     report = json.loads(weights.with_suffix(".json").read_text())
     assert report["data"] == "digits" and 0 <= report["test_acc"] <= 1
@@ -164,13 +143,7 @@ def test_train_classifier_writes_to_its_run_directory(tmp_path):
 
     assert ClassifierExtractor(weights_path=weights).num_features == 16
     out = tmp_path / "clf.pt"
-    _ok(
-        run_cli(
-            ["epochs=1", f"out={out}", "width=8", "feature_dim=16"],
-            tmp_path,
-            script="scripts/train_classifier.py",
-        )
-    )
+    _ok(run_tool("train_classifier", ["epochs=1", f"out={out}", "width=8", "feature_dim=16"]))
     assert out.is_file() and out.with_suffix(".json").is_file()
     from gens.cli.train_classifier import destination
 

@@ -37,8 +37,13 @@ def _data(model: str) -> list[str]:
 
 
 def _small(model: str) -> list[str]:
-    if model == "gan_r1":  # a short rejection-sampler fit
-        return ["model.sampling.rejection.steps=20", "model.sampling.rejection.burn_in=300"]
+    if model == "gan_r1":  # a short rejection-sampler fit that accepts half its proposals
+        return [
+            "model.sampling.rejection.steps=20",
+            "model.sampling.rejection.burn_in=300",
+            "model.sampling.rejection.gamma_quantile=0.5",
+            "model.sampling.standing_stats=5",
+        ]
     return []
 
 

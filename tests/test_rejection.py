@@ -120,6 +120,7 @@ SMALL = [
     "model.sampling.rejection.steps=30",
     "model.sampling.rejection.burn_in=500",
     "model.sampling.standing_stats=2",
+    "model.sampling.rejection.gamma_quantile=0.5",  # accepts about half: few proposals
 ]
 
 

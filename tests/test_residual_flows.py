@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from gens.flows import ResidualBlock, iresnet, resflow
-from gens.nets import LipschitzConv2d, LipschitzLinear
+from gens.nets import LipschitzConv2d, LipschitzLinear, LipSwish, lipschitz_mlp
+from gens.nets.lipschitz import REFERENCE_BETA
 from gens.utils.errors import ConfigError
 
 D, DRAWS = 3, 20000
@@ -118,3 +119,55 @@ def test_evaluates_under_inference_mode_as_lightning_tests():
         back, _ = flow.inverse(z)
     torch.testing.assert_close(ld, expected)
     torch.testing.assert_close(back, x, atol=1e-5, rtol=0)
+
+
+def test_the_bound_holds_when_the_top_singular_values_are_close():
+    # sigma_2 / sigma_1 = 0.993 and a start almost along the second singular vector: sigma
+    # creeps up by < tol a step for hundreds of steps while still ~0.5 % short of sigma_1
+    torch.manual_seed(0)
+    layer = LipschitzLinear(6, 6, coeff=0.9, tol=1e-4, max_iter=2000).double().train()
+    u, _ = torch.linalg.qr(torch.randn(6, 6, dtype=torch.float64))
+    v, _ = torch.linalg.qr(torch.randn(6, 6, dtype=torch.float64))
+    s = torch.tensor([2.0, 1.986, 1.0, 0.5, 0.3, 0.1], dtype=torch.float64)
+    with torch.no_grad():
+        layer.weight.copy_(u @ torch.diag(s) @ v.T)
+        layer.u.copy_(F.normalize(u[:, 1] + 0.05 * u[:, 0], dim=0))
+    lip = float(torch.linalg.matrix_norm(layer.normalized_weight().detach(), ord=2))
+    assert lip <= 0.9 * (1 + 1e-4)
+
+
+def test_training_keeps_every_layer_of_a_vector_flow_within_its_coefficient():
+    torch.manual_seed(0)
+    flow = resflow(data_shape=(2,), num_blocks=2, hidden=(32, 32), coeff=0.9).train()
+    opt = torch.optim.Adam(flow.parameters(), lr=1e-2)
+    for _ in range(30):
+        z, ld = flow(torch.randn(128, 2) * torch.tensor([2.0, 0.5]))
+        loss = (0.5 * z.pow(2).sum(1) - ld).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    flow.eval()
+    for layer in flow.modules():
+        if isinstance(layer, LipschitzLinear):
+            w = layer.normalized_weight().detach()
+            assert float(torch.linalg.matrix_norm(w, ord=2)) <= 0.9 * (1 + 1e-4)
+
+
+@pytest.mark.parametrize("beta", [0.5, REFERENCE_BETA, 8.0, 100.0])
+def test_lipswish_starts_at_its_beta_and_is_1_lipschitz(beta):
+    act = LipSwish(beta)
+    assert float(F.softplus(act.beta)) == pytest.approx(beta, rel=1e-6)
+    x = torch.linspace(-20 / beta, 20 / beta, 20001, requires_grad=True)
+    (slope,) = torch.autograd.grad(act(x).sum(), x)
+    assert float(slope.abs().max()) <= 1.0
+
+
+def test_the_vector_branch_bends_on_the_spread_of_its_pre_activations():
+    # a branch whose swishes see inputs far inside their bend is nearly affine, and a flow of
+    # such blocks stays near a Gaussian fit until beta or the weights have grown
+    torch.manual_seed(0)
+    branch = lipschitz_mlp(2, (64, 64), coeff=0.97).train()
+    x = torch.randn(4096, 2)
+    pre = branch[0](x)
+    beta = float(F.softplus(branch[1].beta))
+    assert float(pre.std(0).mean()) * beta >= 1.0

@@ -21,7 +21,7 @@ from gens.flows.transforms.actnorm import ActNorm
 from gens.flows.transforms.base import Compose, Transform
 from gens.flows.transforms.reshape import Squeezed, max_squeezes
 from gens.flows.transforms.residual import ResidualBlock
-from gens.nets.lipschitz import check_coeff, lipschitz_convnet, lipschitz_mlp
+from gens.nets.lipschitz import VECTOR_BETA, check_coeff, lipschitz_convnet, lipschitz_mlp
 from gens.utils.errors import ConfigError, IncompatibleDataError
 
 __all__ = ["residual_flow", "iresnet", "resflow"]
@@ -36,6 +36,7 @@ def residual_flow(
     channels: int = 64,
     levels: int = 1,
     coeff: float = 0.97,
+    swish_beta: float = VECTOR_BETA,
     actnorm: bool = True,
     n_terms: int = 5,
     p: float = 0.5,
@@ -48,7 +49,9 @@ def residual_flow(
     inverse_max_iter: int = 1000,
 ) -> Transform:
     """``num_blocks`` residual blocks per scale (``levels`` scales on images); the spectral norms
-    are found by power iteration to ``power_tol`` (relative), at most ``power_max_iter`` steps."""
+    are found by power iteration to ``power_tol``, at most ``power_max_iter`` steps.
+    ``swish_beta`` is the initial LipSwish beta of vector branches (image branches start at the
+    reference code's 0.97; ``gens.nets.lipschitz`` says why vectors differ)."""
     if num_classes:
         raise ConfigError("residual flows here are unconditional; set model.conditional=false")
     check_coeff(coeff)
@@ -78,7 +81,7 @@ def residual_flow(
         return Compose(
             stack(
                 lambda: lipschitz_mlp(
-                    shape[0], hidden, coeff, tol=power_tol, max_iter=power_max_iter
+                    shape[0], hidden, coeff, swish_beta, tol=power_tol, max_iter=power_max_iter
                 ),
                 shape[0],
             )
