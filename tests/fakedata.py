@@ -1,5 +1,5 @@
-"""Tiny fake image sets written in the real on-disk formats, for tests of the data modules and
-of experiment configs that use them.
+"""Tiny fake image and tabular sets written in the real on-disk formats, for tests of the data
+modules and of experiment configs that use them.
 
 ``make_fake(name, root)`` writes the set that ``configs/data/<name>.yaml`` reads and returns
 the Hydra overrides that point the config at it (``data.root=...`` plus smaller held-out
@@ -26,6 +26,7 @@ __all__ = [
     "make_fake_celeba",
     "make_fake_lsun",
     "make_fake_imagefolder",
+    "make_fake_tabular",
     "CELEBA_ATTRIBUTES",
 ]
 
@@ -167,6 +168,83 @@ def make_fake_imagefolder(
     return root
 
 
+def _fake_power(root: Path, n: int) -> None:
+    """8 columns like the archive's: gap, reactive power, voltage, intensity, 3 sub-meterings,
+    time. Columns 1 and 3 are constant, so a loader that kept them would divide by a zero std;
+    the time is an integer, which the loader adds no noise to."""
+    rng = _rng()
+    data = rng.normal(size=(n, 8))
+    data[:, 1], data[:, 3] = 7.0, -3.0
+    data[:, 7] = rng.integers(0, 1440, n)
+    np.save(root / "power" / "data.npy", data)
+
+
+def _fake_gas(root: Path, n: int) -> None:
+    """A pandas DataFrame with Time, Meth, Eth and 16 sensors, each of the first 8 sensors
+    correlated above 0.98 with one of the last 8 (so 8 columns survive the cleaning)."""
+    import pandas as pd
+
+    rng = _rng()
+    base = rng.normal(size=(n, 8)) * rng.uniform(1, 10, 8) + rng.uniform(-5, 5, 8)
+    copies = base + 0.01 * rng.normal(size=(n, 8))
+    cols = {"Time": np.arange(n, dtype=float), "Meth": rng.random(n), "Eth": rng.random(n)}
+    cols.update({f"R{i + 1}": base[:, i] for i in range(8)})
+    cols.update({f"R{i + 9}": copies[:, i] for i in range(8)})
+    pd.DataFrame(cols).to_pickle(root / "gas" / "ethylene_CO.pickle")
+
+
+HEPMASS_HEADER = "# label," + ",".join(f"f{i}" for i in range(27))
+
+
+def _fake_hepmass(root: Path, n: int) -> None:
+    """``1000_{train,test}.csv``: a header, then the label (every other row signal) and 27
+    features; the test file also has the mass (1000), as the UCI release does. Features 3, 7,
+    11, 15, 19 and 23 are discrete (their smallest value repeats), so 21 remain."""
+    rng = _rng()
+    for split, m in (("train", n), ("test", n // 2)):
+        label = (np.arange(m) % 2).astype(float)
+        feats = rng.normal(size=(m, 27))
+        for j in (3, 7, 11, 15, 19, 23):
+            feats[:, j] = rng.integers(0, 3, m)
+        feats[label == 0] = 100.0  # background rows, which the loader drops
+        table, header = np.column_stack([label, feats]), HEPMASS_HEADER
+        if split == "test":
+            table, header = np.column_stack([table, np.full(m, 1000.0)]), header + ",mass"
+        path = root / "hepmass" / f"1000_{split}.csv"
+        np.savetxt(path, table, delimiter=",", header=header, comments="", fmt="%.6g")
+
+
+def _fake_bsds300(root: Path, n: int) -> None:
+    import h5py
+
+    rng = _rng()
+    with h5py.File(root / "BSDS300" / "BSDS300.hdf5", "w") as f:
+        for key, m in (("train", n), ("validation", n // 5), ("test", n // 4)):
+            f.create_dataset(key, data=rng.normal(size=(m, 63)))
+
+
+def make_fake_tabular(name: str, root: str | Path, n: int = 400) -> Path:
+    """The MAF archive's file(s) of one tabular set under ``root`` (``power/data.npy``, ...)."""
+    from gens.data.maf_tabular import TABULAR_FILES
+
+    root = Path(root)
+    for rel in TABULAR_FILES[name]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    if name == "power":
+        _fake_power(root, n)
+    elif name == "gas":
+        _fake_gas(root, n)
+    elif name == "hepmass":
+        _fake_hepmass(root, n)
+    elif name == "miniboone":
+        np.save(root / "miniboone" / "data.npy", _rng().normal(size=(n, 43)))
+    elif name == "bsds300":
+        _fake_bsds300(root, n)
+    else:
+        raise ValueError(f"no fake writer for tabular set {name}")
+    return root
+
+
 def make_fake(name: str, root: str | Path) -> list[str]:
     """Write the fake set for ``configs/data/<name>.yaml`` under ``root``; return the overrides
     (``data.root=...`` and held-out sizes that fit the tiny set)."""
@@ -189,6 +267,9 @@ def make_fake(name: str, root: str | Path) -> list[str]:
     elif name == "imagefolder":
         make_fake_imagefolder(root)
         extra = ["data.n_val=4", "data.n_test=4"]
+    elif name in ("power", "gas", "hepmass", "miniboone", "bsds300"):
+        make_fake_tabular(name, root)
+        extra = ["data.batch_size=32"]
     else:
         raise ValueError(f"no fake writer for data={name}")
     return [f"data.root={root}", *extra]

@@ -12,12 +12,13 @@ import pytest
 
 from gens.train import train
 from tests.test_flow_experiments import EXPERIMENTS as FLOW_EXPERIMENTS
+from tests.test_flow_experiments import TABULAR as TABULAR_EXPERIMENTS
 from tests.test_image_experiments import PAPER
 
 ROOT = Path(__file__).resolve().parents[1]
 # Image-GAN and flow experiments are run (and their paper settings checked) in
 # test_image_experiments / test_flow_experiments; this test catches every other one.
-COVERED = set(PAPER) | set(FLOW_EXPERIMENTS)
+COVERED = set(PAPER) | set(FLOW_EXPERIMENTS) | set(TABULAR_EXPERIMENTS)
 EXPERIMENTS = sorted(
     p.stem for p in (ROOT / "configs" / "experiment").glob("*.yaml") if p.stem not in COVERED
 )

@@ -1,11 +1,12 @@
 """Paper-scale flow experiments (RealNVP and Glow on CIFAR-10 / CelebA 64, Residual Flows and
-FFJORD on MNIST / CIFAR-10) compose, build at full size and run ``fast_dev_run`` on tiny fake
-sets in the real on-disk format."""
+FFJORD on MNIST / CIFAR-10, NSF on the MAF paper's tabular sets) compose, build at full size and
+run ``fast_dev_run`` on tiny fake sets in the real on-disk format."""
 
 from __future__ import annotations
 
 import pytest
 
+from gens.data.maf_tabular import TABULAR_DIMS
 from gens.train import train
 from tests.fakedata import make_fake
 
@@ -82,3 +83,50 @@ def test_flow_models_on_an_image_set_on_disk(cfg_factory, tmp_path, model):
     )
     metrics = train(cfg)
     assert {"test/nll", "test/bpd"} <= set(metrics)
+
+
+TABULAR = {f"nsf_{name}": name for name in TABULAR_DIMS}
+# the sample-based metrics on a few samples: a 20-layer autoregressive inverse is D passes each
+FEW_SAMPLES = [
+    "callbacks.sample_plot.n=64",
+    "callbacks.vector_metrics.n=64",
+    "+callbacks.vector_metrics.mmd_n=64",
+]
+
+
+@pytest.mark.parametrize("experiment", sorted(TABULAR))
+def test_nsf_tabular_experiment_builds_at_full_size(cfg_factory, tmp_path, experiment):
+    from gens.train import build
+
+    data = TABULAR[experiment]
+    cfg = cfg_factory([f"experiment={experiment}", *make_fake(data, tmp_path / "data")])
+    assert cfg.model.transform.form == "autoregressive" and cfg.model.transform.bound == 3.0
+    assert cfg.trainer.max_steps >= 200_000 and cfg.model.scheduler is not None
+    dm, model = build(cfg)
+    assert tuple(dm.shape) == model.data_shape == (TABULAR_DIMS[data],)
+    assert sum(p.numel() for p in model.parameters()) > 100_000
+
+
+def _tabular_fast_dev_run(cfg_factory, tmp_path, experiment):
+    overrides = make_fake(TABULAR[experiment], tmp_path / "data")
+    cfg = cfg_factory(
+        [
+            f"experiment={experiment}",
+            *overrides,
+            "+trainer.fast_dev_run=true",
+            "data.batch_size=8",
+            *FEW_SAMPLES,
+        ]
+    )
+    metrics = train(cfg)
+    assert {"test/nll", "test/mmd"} <= set(metrics)
+
+
+def test_nsf_power_fast_dev_run(cfg_factory, tmp_path):
+    _tabular_fast_dev_run(cfg_factory, tmp_path, "nsf_power")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment", sorted(set(TABULAR) - {"nsf_power"}))
+def test_nsf_tabular_experiment_fast_dev_run(cfg_factory, tmp_path, experiment):
+    _tabular_fast_dev_run(cfg_factory, tmp_path, experiment)

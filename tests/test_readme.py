@@ -22,6 +22,7 @@ COMMANDS = [c for c in readme_commands() if not c.is_template]
 TRAIN = [c for c in COMMANDS if c.kind == "train"]
 TOOLS = [c for c in COMMANDS if c.kind == "tool"]
 ON_DISK = {"mnist", "fashion_mnist", "cifar10", "celeba", "lsun", "imagefolder"}
+ON_DISK |= {"power", "gas", "hepmass", "miniboone", "bsds300"}  # the MAF tabular sets
 EMBEDDED_TOY = {"grid25", "ring8", "moons", "checkerboard", "spirals", "gauss1d"}
 # the default recipe's rejection sampler, fitted in a few steps (a tiny budget of its own)
 SMALL_SAMPLER = ["model.sampling.rejection.steps=5", "model.sampling.rejection.burn_in=200"]
@@ -105,7 +106,8 @@ def _fake_data(cfg, tmp_path: Path) -> list[str]:
         make_fake_lsun(root, category=str(cfg.data.category))
         return [f"data.root={root}", "data.batch_size=8"]
     fake = make_fake(name, root)
-    return [*fake, "data.download=false", "data.batch_size=8"]
+    download = ["data.download=false"] if "download" in cfg.data else []
+    return [*fake, *download, "data.batch_size=8"]
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from gens.data.energy import EnergyDataModule
 from gens.data.imagefolder import ImageFolderDataModule
 from gens.data.images import ImageDataModule
 from gens.data.stacked_digits import StackedDigitsDataModule
+from gens.data.tabular import TabularDataModule
 from gens.data.toy import ToyDataModule
 from gens.data.vision import (
     CIFAR10DataModule,
@@ -29,5 +30,6 @@ __all__ = [
     "LSUNDataModule",
     "MNISTDataModule",
     "StackedDigitsDataModule",
+    "TabularDataModule",
     "ToyDataModule",
 ]
