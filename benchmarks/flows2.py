@@ -179,13 +179,40 @@ def render_toy(r: dict) -> str:
             ]
         )
     head = ["data", "model", "params", "test NLL", "per seed", "s/step", "log_prob/s"]
-    return "\n".join(out + common.table(head, table, "llrrlrr"))
+    return "\n".join(out + common.table(head, table, "llrrlrr") + _versus_zuko(r["rows"]))
+
+
+# ours -> zuko's flow of the same family (NSF (AR) and zuko's NSF have the same size)
+PAIRS = {"NSF (AR)": "zuko NSF", "NAF": "zuko NAF", "FFJORD": "zuko CNF"}
+
+
+def _versus_zuko(rows: list[dict]) -> list[str]:
+    """Ours against zuko's: 'no worse' when our mean NLL is below theirs plus twice the
+    standard error of the difference; throughput as a ratio of the median rates."""
+    found = {(r["data"], r["model"]): r for r in rows}
+    out = []
+    for data in TOY_SETS:
+        for ours, theirs in PAIRS.items():
+            a, b = found.get((data, ours)), found.get((data, theirs))
+            if a is None or b is None:
+                continue
+            (ma, sa), (mb, sb) = common.mean_se(a["test_nll"]), common.mean_se(b["test_nll"])
+            margin = 2 * (common.se0(sa) ** 2 + common.se0(sb) ** 2) ** 0.5
+            nll = "no worse" if ma <= mb + margin else f"worse by {ma - mb:.3f}"
+            speed = _median(a["log_prob_per_s"]) / _median(b["log_prob_per_s"])
+            out.append([data, f"{ours} vs {theirs}", f"{ma - mb:+.3f}", nll, f"{speed:.2f}x"])
+    if not out:
+        return []
+    head = ["data", "pair", "NLL difference", "verdict", "log_prob throughput"]
+    return ["", "Ours against zuko's at the same budget:", "", *common.table(head, out, "llrlr")]
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
 
 
 def _rate(rates: list[float] | None) -> str:
-    if not rates:
-        return "-"
-    return f"{sorted(rates)[len(rates) // 2]:,.0f}"
+    return f"{_median(rates):,.0f}" if rates else "-"
 
 
 def run_digits(args) -> dict:
