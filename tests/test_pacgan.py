@@ -53,6 +53,23 @@ def test_packed_discriminator_shapes_and_input_layer(m):
     torch.testing.assert_close(out, d.inner(x.reshape(12 // m, 2 * m)))
 
 
+def test_fourier_features_encode_each_sample_before_packing():
+    from gens.nets.fourier import FourierFeatures
+
+    d = PackedDiscriminator(
+        (2,),
+        network=partial(MLPDiscriminator, hidden=(16,), maxout=2),
+        pack=4,
+        fourier_features=8,
+    )
+    assert d.inner.fourier is None and d.inner.body[0].linear.in_features == 4 * (2 + 16)
+    x = torch.randn(12, 2)
+    encode = FourierFeatures(2, 8)  # the same seeded frequencies
+    torch.testing.assert_close(d(x), d.inner(encode(x).reshape(3, 4 * 18)))
+    with pytest.raises(ConfigError, match="vector data"):
+        PackedDiscriminator((1, 8, 8), network=MLPDiscriminator, fourier_features=8)
+
+
 def test_packing_keeps_batch_statistics_per_pack():
     torch.manual_seed(0)
     d = PackedDiscriminator((2,), network=_Recorder, pack=2)

@@ -6,6 +6,11 @@ on a batch of N samples, concatenates each run of m consecutive samples into one
 returning N/m logits. Real and generated batches are packed the same way (the GAN calls D on
 each separately, so a pack never mixes real and generated samples), and every loss that
 averages over D's outputs works unchanged.
+
+``fourier_features=k`` (vectors only) maps each sample to its random Fourier features
+(``gens.nets.fourier``) before packing, so every sample of a pack gets the encoding the unpacked
+discriminator would give it; one Fourier map of the packed vector would mix the coordinates of
+different samples in every frequency and hide the per-sample fine structure it is there to show.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import torch
 from hydra.utils import get_class
 from torch import nn
 
+from gens.nets.fourier import FourierFeatures
 from gens.utils.errors import ConfigError
 
 __all__ = ["PackedDiscriminator", "pack_samples", "packed_shape"]
@@ -49,6 +55,8 @@ class PackedDiscriminator(nn.Module):
             ``(data_shape=, **network_kwargs) -> nn.Module``.
         num_classes: conditional discriminators are not packed (labels cannot be packed the
             same way for every network); raises ``ConfigError``.
+        fourier_features: k > 0 maps each sample (vectors only) to ``[x, sin(2 pi B x),
+            cos(2 pi B x)]`` with k random frequencies of std ``fourier_scale`` before packing.
         **network_kwargs: the inner network's own arguments, so a config packs a model's
             discriminator by changing only ``_target_``, ``network`` and ``pack``.
     """
@@ -59,6 +67,8 @@ class PackedDiscriminator(nn.Module):
         pack: int = 2,
         network: str | Callable[..., nn.Module] = "gens.nets.MLPDiscriminator",
         num_classes: int | None = None,
+        fourier_features: int = 0,
+        fourier_scale: float = 1.0,
         **network_kwargs,
     ):
         super().__init__()
@@ -70,12 +80,26 @@ class PackedDiscriminator(nn.Module):
             )
         self.pack = int(pack)
         self.data_shape = tuple(int(s) for s in data_shape)
+        self.fourier = None
+        sample_shape = self.data_shape
+        if fourier_features:
+            if len(self.data_shape) != 1:
+                raise ConfigError(
+                    "model.discriminator.fourier_features is for vector data; set it to 0 for "
+                    f"data of shape {self.data_shape}"
+                )
+            self.fourier = FourierFeatures(
+                self.data_shape[0], int(fourier_features), float(fourier_scale)
+            )
+            sample_shape = (self.fourier.out_features,)
         factory = get_class(network) if isinstance(network, str) else network
-        self.inner = factory(data_shape=packed_shape(self.data_shape, self.pack), **network_kwargs)
+        self.inner = factory(data_shape=packed_shape(sample_shape, self.pack), **network_kwargs)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if not self.training and len(x) % self.pack:
             # Held-out diagnostics (eval mode) may come in batches the pack does not divide;
             # they judge the complete packs. Training batches must divide (error otherwise).
             x = x[: len(x) - len(x) % self.pack]
+        if self.fourier is not None:
+            x = self.fourier(x)
         return self.inner(pack_samples(x, self.pack))
