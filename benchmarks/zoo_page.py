@@ -100,6 +100,9 @@ def _section(kind: str, results: dict[str, dict], names: list[str], out_dir: Pat
                 ref_body.append([name, data, *(_fmt(vals.get(c), COLUMNS[c][1]) for c in cols)])
     if ref_body:
         lines += [*common.table(ref_head, ref_body), ""]
+    notes = [f"- **{n}**: {ROWS[n].note}" for n in names if ROWS[n].note]
+    if notes:
+        lines += ["Why a row does not learn here, measured:", "", *notes, ""]
     return lines
 
 

@@ -70,6 +70,19 @@ def test_fourier_features_encode_each_sample_before_packing():
         PackedDiscriminator((1, 8, 8), network=MLPDiscriminator, fourier_features=8)
 
 
+def test_embedding_is_shared_by_the_samples_of_a_pack():
+    d = PackedDiscriminator((2,), network=MLPDiscriminator, pack=4, embed=(6,), hidden=(8,))
+    assert d.inner.body[0].linear.in_features == 4 * 6
+    x = torch.randn(8, 2)
+    torch.testing.assert_close(d(x), d.inner(d.embed(x).reshape(2, 24)))
+    # swapping two samples of a pack swaps their blocks of the packed input, nothing else
+    swapped = x[[1, 0, 2, 3, 4, 5, 6, 7]]
+    e, es = d.embed(x).reshape(2, 4, 6), d.embed(swapped).reshape(2, 4, 6)
+    torch.testing.assert_close(es[0, [1, 0, 2, 3]], e[0])
+    with pytest.raises(ConfigError, match="vector data"):
+        PackedDiscriminator((1, 8, 8), network=MLPDiscriminator, embed=(6,))
+
+
 def test_packing_keeps_batch_statistics_per_pack():
     torch.manual_seed(0)
     d = PackedDiscriminator((2,), network=_Recorder, pack=2)

@@ -11,6 +11,12 @@ averages over D's outputs works unchanged.
 (``gens.nets.fourier``) before packing, so every sample of a pack gets the encoding the unpacked
 discriminator would give it; one Fourier map of the packed vector would mix the coordinates of
 different samples in every frequency and hide the per-sample fine structure it is there to show.
+``embed=[w, ...]`` (vectors only) passes each sample through one hidden stack shared by the
+samples of a pack (the inner network's ``act`` and ``maxout``) before packing: a first layer
+on the raw packed vector mixes the coordinates of all m samples, and on the 2-D mixtures such a
+D does not resolve the modes for thousands of steps (docs/benchmarks/packed_discriminator.md),
+while the shared stack learns per-sample features as fast as an unpacked D and the layers
+after it still judge the pack jointly.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from hydra.utils import get_class
 from torch import nn
 
 from gens.nets.fourier import FourierFeatures
+from gens.nets.mlp import mlp
 from gens.utils.errors import ConfigError
 
 __all__ = ["PackedDiscriminator", "pack_samples", "packed_shape"]
@@ -57,6 +64,8 @@ class PackedDiscriminator(nn.Module):
             same way for every network); raises ``ConfigError``.
         fourier_features: k > 0 maps each sample (vectors only) to ``[x, sin(2 pi B x),
             cos(2 pi B x)]`` with k random frequencies of std ``fourier_scale`` before packing.
+        embed: widths of a hidden stack applied to each sample (vectors only, after the
+            Fourier features) before packing; empty: the samples are packed as they are.
         **network_kwargs: the inner network's own arguments, so a config packs a model's
             discriminator by changing only ``_target_``, ``network`` and ``pack``.
     """
@@ -69,6 +78,7 @@ class PackedDiscriminator(nn.Module):
         num_classes: int | None = None,
         fourier_features: int = 0,
         fourier_scale: float = 1.0,
+        embed: Sequence[int] = (),
         **network_kwargs,
     ):
         super().__init__()
@@ -80,18 +90,25 @@ class PackedDiscriminator(nn.Module):
             )
         self.pack = int(pack)
         self.data_shape = tuple(int(s) for s in data_shape)
-        self.fourier = None
+        self.fourier, self.embed = None, None
         sample_shape = self.data_shape
+        embed = [int(w) for w in embed]
+        if (fourier_features or embed) and len(self.data_shape) != 1:
+            raise ConfigError(
+                "model.discriminator.fourier_features and embed are for vector data; drop them "
+                f"for data of shape {self.data_shape}"
+            )
         if fourier_features:
-            if len(self.data_shape) != 1:
-                raise ConfigError(
-                    "model.discriminator.fourier_features is for vector data; set it to 0 for "
-                    f"data of shape {self.data_shape}"
-                )
             self.fourier = FourierFeatures(
                 self.data_shape[0], int(fourier_features), float(fourier_scale)
             )
             sample_shape = (self.fourier.out_features,)
+        if embed:
+            act = network_kwargs.get("act", "leaky_relu")
+            self.embed = mlp(
+                [sample_shape[0], *embed], act, maxout=network_kwargs.get("maxout", 0)
+            )
+            sample_shape = (embed[-1],)
         factory = get_class(network) if isinstance(network, str) else network
         self.inner = factory(data_shape=packed_shape(sample_shape, self.pack), **network_kwargs)
 
@@ -102,4 +119,6 @@ class PackedDiscriminator(nn.Module):
             x = x[: len(x) - len(x) % self.pack]
         if self.fourier is not None:
             x = self.fourier(x)
+        if self.embed is not None:
+            x = self.embed(x)
         return self.inner(pack_samples(x, self.pack))
