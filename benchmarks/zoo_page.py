@@ -102,7 +102,7 @@ def _section(kind: str, results: dict[str, dict], names: list[str], out_dir: Pat
         lines += [*common.table(ref_head, ref_body), ""]
     notes = [f"- **{n}**: {ROWS[n].note}" for n in names if ROWS[n].note]
     if notes:
-        lines += ["Why a row does not learn here, measured:", "", *notes, ""]
+        lines += ["What limits a row at this budget:", "", *notes, ""]
     return lines
 
 

@@ -88,16 +88,36 @@ ROWS: dict[str, Row] = {
     ),
     # image GANs on digits (1,297 training images, batch 64: 20 batches an epoch)
     "dcgan": Row("dcgan", "digits", "digits_gan", _epochs(12)),
-    "lsgan": Row("lsgan", "digits", "digits_gan", _epochs(12)),
-    "wgan": Row("wgan", "digits", "digits_gan", _epochs(15)),
-    "wgan_gp": Row("wgan_gp", "digits", "digits_gan", _epochs(8)),
+    "lsgan": Row(
+        "lsgan",
+        "digits",
+        "digits_gan",
+        _epochs(12),
+        note="dcgan's networks, lr and Adam betas; only the least-squares objective differs, "
+        "and at 240 steps its samples are one gray blob that barely varies with z",
+    ),
+    "wgan": Row(
+        "wgan",
+        "digits",
+        "digits_gan",
+        _epochs(15),
+        note="n_critic 5: the budget's 300 batches are 60 generator steps",
+    ),
+    "wgan_gp": Row(
+        "wgan_gp",
+        "digits",
+        "digits_gan",
+        _epochs(8),
+        note="n_critic 5 and a gradient penalty per critic step: the budget's 160 batches are "
+        "32 generator steps",
+    ),
     "began": Row(
         "began",
         "digits",
         "digits_gan",
         _batches(16),
-        note="its D is an autoencoder at full resolution: a batch costs about 6 CPU-s here "
-        "(8 batches measured: 48 CPU-s), so the budget holds 16 generator steps",
+        note="its D is an autoencoder at full resolution, the costliest batch of the digits "
+        "GANs (ms/batch): the budget holds 16 generator steps",
     ),
     "pacdcgan": Row("pacdcgan", "digits", "digits_gan", _epochs(10)),
     # GANs of labels and codes on digits (its 10 classes)
