@@ -83,7 +83,7 @@ ROWS: dict[str, Row] = {
         "minibatch_disc",
         "grid25",
         "mixture",
-        ("trainer.max_epochs=2", "+trainer.limit_train_batches=700"),
+        _epochs(2),
         ("experiment=minibatch_disc_r1_cosine",),
     ),
     # image GANs on digits (1,297 training images, batch 64: 20 batches an epoch)
