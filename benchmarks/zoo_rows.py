@@ -74,7 +74,7 @@ ROWS: dict[str, Row] = {
     # recipes for the rows at chance: the default's cures on each (configs/experiment/)
     "gan_r1_cosine": Row("gan", "grid25", "mixture", _epochs(2), ("experiment=gan_r1_cosine",)),
     "pacgan4_r1_cosine": Row(
-        "pacgan", "grid25", "mixture", _epochs(3), ("experiment=pacgan4_r1_cosine",)
+        "pacgan", "grid25", "mixture", _epochs(6), ("experiment=pacgan4_r1_cosine",)
     ),
     "bigan_r1_cosine": Row(
         "bigan", "grid25", "mixture", _epochs(2), ("experiment=bigan_r1_cosine",)
