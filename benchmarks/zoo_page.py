@@ -138,8 +138,13 @@ def _remedies(results: dict[str, dict], rows: list[str]) -> list[str]:
         "## Remedies for the GAN rows at chance",
         "",
         "Each recipe is the paper row with the default's cures for a short run: lazy R1 "
-        "(gamma 0.1 every 16 D steps), cosine decay and lr 6e-4, D on raw coordinates; "
-        "PacGAN4's D is 400 units wide (200 per pair of packed points). Pick one with "
+        "(gamma 0.1 every 16 D steps), cosine decay and lr 6e-4, D on raw coordinates. "
+        "PacGAN4's recipe also takes the paper's batch of 100 packs, passes each sample "
+        "through one layer shared by the pack before the packed layers, and uses the "
+        "default's narrow networks; ALI/BiGAN's gives x and z pathways of their own in D "
+        "(ALI's discriminator) on the narrow networks; minibatch discrimination's is Karras "
+        "et al.'s simplified form, the minibatch standard deviation (each config's header "
+        "says why). Pick one with "
         "`python train.py experiment=<recipe> data=grid25` (or `data=ring8`). Targets: "
         "high quality above 3x uniform noise's; modes above plain GAN's at the same budget "
         "(or all of them).",
