@@ -79,7 +79,14 @@ ROWS: dict[str, Row] = {
     "veegan": Row("veegan", "grid25", "mixture", _epochs(2)),
     "minibatch_disc": Row("minibatch_disc", "grid25", "mixture", _epochs(1)),
     "pacgan": Row("pacgan", "grid25", "mixture", _epochs(2)),
-    "unrolled_gan": Row("unrolled_gan", "grid25", "mixture", _batches(300)),
+    "unrolled_gan": Row(
+        "unrolled_gan",
+        "grid25",
+        "mixture",
+        _batches(300),
+        note="each generator step unrolls 5 discriminator steps with their graph kept for "
+        "the generator's gradient: 300 batches already take about 1.5 CPU-minutes",
+    ),
     # recipes for the rows at chance: the default's cures on each (configs/experiment/)
     "gan_r1_cosine": Row("gan", "grid25", "mixture", _epochs(2), ("experiment=gan_r1_cosine",)),
     "pacgan4_r1_cosine": Row(
