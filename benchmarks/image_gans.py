@@ -1,13 +1,15 @@
-"""Benchmark the image GANs on the embedded digits set at a fixed CPU budget.
+"""Benchmark the image GANs on the embedded digits set at the report card's CPU budget.
 
-For each ``model=`` config (the defaults, on ``data=digits`` at 32x32, batch 64) train for
-``--seconds`` of wall time on one CPU thread, then record the generator steps reached, the
-time per generator step (including its n_critic discriminator steps) and the final sample grid
-from the fixed evaluation noise. Writes ``docs/benchmarks/image_gans.md`` and one PNG per model
-next to it (``--out`` names their folder). Regenerate with::
+For each ``model=`` config (the defaults, on ``data=digits`` at 32x32, batch 64) train on one
+CPU thread until the training batches have used ``--cpu-minutes`` of CPU time (default: the
+report card's budget for image GANs, ``benchmarks.zoo_rows.KINDS``), then record the generator
+steps reached, the CPU time per generator step (including its n_critic discriminator steps)
+and the final sample grid from the fixed evaluation noise. Writes
+``docs/benchmarks/image_gans.md`` and one PNG per model next to it (``--out`` names their
+folder). Regenerate with::
 
-    python -m benchmarks.image_gans            # ~1 minute per model
-    python -m benchmarks.image_gans --seconds 20 --models dcgan began   # -> logs/benchmarks/
+    python -m benchmarks.image_gans            # ~1.5 CPU-minutes per model
+    python -m benchmarks.image_gans --cpu-minutes 0.3 --models dcgan began  # -> logs/benchmarks/
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytorch_lightning as pl
 import torch
 
 from benchmarks import common
+from benchmarks.zoo_rows import KINDS
 from gens.train import build
 from gens.utils.plots import save_image_grid
 
@@ -34,40 +37,35 @@ VARIANTS = {
         "model.discriminator.norm=none",
     ]
 }
+CARD_MINUTES = KINDS["digits_gan"].budget_min
 
 
-class StepClock(pl.Callback):
-    """Wall time of the training batches (D and G steps), excluding validation, setup and the
-    first (warm-up) generator step."""
+class CPUBudget(pl.Callback):
+    """CPU time of the training batches (D and G steps; no validation or set-up); stops the
+    run at the end of the batch that reaches ``seconds``."""
 
-    def __init__(self):
-        self.train_time, self._t, self.g_steps_at_start = 0.0, None, None
+    def __init__(self, seconds: float):
+        self.seconds, self.cpu, self._t = seconds, 0.0, None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        self._t = time.perf_counter()
+        self._t = time.process_time()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if self.g_steps_at_start is None:
-            if pl_module.g_steps > 0:
-                self.g_steps_at_start = pl_module.g_steps
-            return
-        self.train_time += time.perf_counter() - self._t
-
-    def sec_per_g_step(self, g_steps: int) -> float:
-        return self.train_time / max(g_steps - (self.g_steps_at_start or 0), 1)
+        self.cpu += time.process_time() - self._t
+        if self.cpu >= self.seconds:
+            trainer.should_stop = True
 
 
-def run(name: str, seconds: float, out_dir: Path, seed: int) -> dict:
+def run(name: str, cpu_seconds: float, out_dir: Path, seed: int) -> dict:
     overrides = VARIANTS.get(name, [f"model={name}"]) + ["data=digits", f"seed={seed}"]
     cfg = common.compose(overrides)
     pl.seed_everything(seed, verbose=False)
     dm, model = build(cfg)
-    clock = StepClock()
+    clock = CPUBudget(cpu_seconds)
     trainer = pl.Trainer(
         accelerator="cpu",
         devices=1,
         max_epochs=-1,
-        max_time={"seconds": seconds},
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
@@ -90,7 +88,7 @@ def run(name: str, seconds: float, out_dir: Path, seed: int) -> dict:
         "overrides": " ".join(overrides[:-1]),
         "g_steps": model.g_steps,
         "d_steps": model.d_steps,
-        "sec_per_g_step": clock.sec_per_g_step(model.g_steps),
+        "sec_per_g_step": clock.cpu / max(model.g_steps, 1),
         "g_params": n_params["generator"],
         "d_params": n_params["discriminator"],
         "png": png.name,
@@ -112,16 +110,17 @@ def render(rows: list[dict], args) -> str:
         ]
         for r in rows
     ]
-    head = ["model", "overrides", "G steps", "D steps", "s / G step", "G params", "D params"]
+    head = ["model", "overrides", "G steps", "D steps", "CPU s / G step", "G params", "D params"]
     lines = [
         "# Image GANs on digits: time per generator step at a fixed CPU budget",
         "",
         common.regenerate("benchmarks.image_gans", args.argv) + ". Each model trains with its "
-        f"default config on `data=digits` (32x32, batch 64) for {args.seconds:g} s of wall time "
-        f"on one CPU thread (load average {common.load_average()} at the end: the machine is "
-        "shared, so absolute times are noisy).",
-        "A generator step includes its `n_critic` discriminator steps; the first (warm-up) step "
-        "is not timed. Samples: the 64 fixed evaluation latents.",
+        "default config on `data=digits` (32x32, batch 64) on one CPU thread until its training "
+        f"batches have used {args.cpu_minutes:g} CPU-minutes (the report card's budget for "
+        f"image GANs is {CARD_MINUTES:g}: these grids are what [the card](../zoo.md) scores). "
+        f"Load average {common.load_average()} at the end.",
+        "A generator step includes its `n_critic` discriminator steps. Samples: the 64 fixed "
+        "evaluation latents.",
         "",
         common.machine(threads=1),
         "",
@@ -132,7 +131,7 @@ def render(rows: list[dict], args) -> str:
         lines += ["", f"BEGAN's k_t at the end: {began[0]['k']:.4f}."]
     lines += [
         "",
-        "At this budget the samples show how far each objective gets in the same wall time, "
+        "At this budget the samples show how far each objective gets in the same CPU time, "
         "not converged quality; WGAN and WGAN-GP spend 5 critic steps per generator step.",
     ]
     return "\n".join(lines)
@@ -140,7 +139,7 @@ def render(rows: list[dict], args) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     p = common.parser(__doc__, PAGE, out_is_dir=True)
-    p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--cpu-minutes", type=float, default=CARD_MINUTES)
     p.add_argument("--models", nargs="*", default=MODELS)
     p.add_argument("--seed", type=int, default=0)
     args = common.parse(p, argv)
@@ -149,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for name in args.models:
         print(f"== {name}", flush=True)
-        rows.append(run(name, args.seconds, args.out.parent, args.seed))
+        rows.append(run(name, 60 * args.cpu_minutes, args.out.parent, args.seed))
         print(rows[-1], flush=True)
     common.write_page(args.out, render(rows, args), echo=False)
 

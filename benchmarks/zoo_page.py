@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from benchmarks import common
-from benchmarks.zoo_rows import KINDS, RECIPES, ROWS
+from benchmarks.zoo_rows import KINDS, RECIPES, REMEDY_ROWS, ROWS
 from benchmarks.zoo_score import LEARNS, METRICS, PARTLY
 
 __all__ = ["render", "save_results"]
@@ -100,6 +100,9 @@ def _section(kind: str, results: dict[str, dict], names: list[str], out_dir: Pat
                 ref_body.append([name, data, *(_fmt(vals.get(c), COLUMNS[c][1]) for c in cols)])
     if ref_body:
         lines += [*common.table(ref_head, ref_body), ""]
+    notes = [f"- **{n}**: {ROWS[n].note}" for n in names if ROWS[n].note]
+    if notes:
+        lines += ["What limits a row at this budget:", "", *notes, ""]
     return lines
 
 
@@ -134,13 +137,20 @@ def _remedies(results: dict[str, dict], rows: list[str]) -> list[str]:
     lines = [
         "## Remedies for the GAN rows at chance",
         "",
-        "Each recipe is the paper row with the default recipe's lazy R1 (gamma 0.1 every 16 D "
-        "steps), cosine decay and lr 6e-4, plus random Fourier features of x in D (as in the "
-        "default's rejection discriminator); PacGAN4's D is 400 units wide (200 per pair of "
-        "packed points). Pick one with "
+        "Each recipe is the paper row with the default's cures for a short run: lazy R1 "
+        "(gamma 0.1 every 16 D steps), cosine decay and lr 6e-4, D on raw coordinates. "
+        "PacGAN4's recipe also takes the paper's batch of 100 packs, passes each sample "
+        "through one layer shared by the pack before the packed layers, and uses the "
+        "default's narrow networks; ALI/BiGAN's gives x and z pathways of their own in D "
+        "(ALI's discriminator) on the narrow networks; minibatch discrimination's is Karras "
+        "et al.'s simplified form, the minibatch standard deviation (each config's header "
+        "says why). Pick one with "
         "`python train.py experiment=<recipe> data=grid25` (or `data=ring8`). Targets: "
         "high quality above 3x uniform noise's; modes above plain GAN's at the same budget "
         "(or all of them).",
+        "",
+        f"Regenerate these tables: `python -m benchmarks.zoo --rows {','.join(REMEDY_ROWS)} "
+        "--seeds 3 --reuse`",
         "",
     ]
     for data, suffix in (("grid25", ""), ("ring8", "_ring8")):

@@ -48,6 +48,19 @@ def test_networks_are_sized_and_share_g_optimizer():
     assert d_ids == {id(p) for p in m.discriminator.parameters()}
 
 
+def test_joint_embed_gives_x_and_z_pathways_of_their_own():
+    m = _model(stochastic_encoder=False, joint_embed=[6])
+    d = m.discriminator
+    # the pathways are maxout layers like the discriminator's (maxout=2 in _model)
+    assert d.embed_x[0].linear.in_features == 2 and d.embed_z[0].linear.in_features == 3
+    assert d.inner.body[0].linear.in_features == 2 * 6
+    x, z = torch.randn(5, 2), torch.randn(5, 3)
+    torch.testing.assert_close(d(x, z), d.inner(torch.cat([d.embed_x(x), d.embed_z(z)], 1)))
+    assert {id(p) for p in d.embed_x.parameters()} <= {
+        id(p) for g in m.configure_optimizers()[0].param_groups for p in g["params"]
+    }
+
+
 @pytest.mark.parametrize("stochastic", [False, True])
 def test_objectives_match_a_direct_computation(stochastic):
     m = _model(stochastic_encoder=stochastic)

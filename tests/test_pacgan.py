@@ -53,6 +53,36 @@ def test_packed_discriminator_shapes_and_input_layer(m):
     torch.testing.assert_close(out, d.inner(x.reshape(12 // m, 2 * m)))
 
 
+def test_fourier_features_encode_each_sample_before_packing():
+    from gens.nets.fourier import FourierFeatures
+
+    d = PackedDiscriminator(
+        (2,),
+        network=partial(MLPDiscriminator, hidden=(16,), maxout=2),
+        pack=4,
+        fourier_features=8,
+    )
+    assert d.inner.fourier is None and d.inner.body[0].linear.in_features == 4 * (2 + 16)
+    x = torch.randn(12, 2)
+    encode = FourierFeatures(2, 8)  # the same seeded frequencies
+    torch.testing.assert_close(d(x), d.inner(encode(x).reshape(3, 4 * 18)))
+    with pytest.raises(ConfigError, match="vector data"):
+        PackedDiscriminator((1, 8, 8), network=MLPDiscriminator, fourier_features=8)
+
+
+def test_embedding_is_shared_by_the_samples_of_a_pack():
+    d = PackedDiscriminator((2,), network=MLPDiscriminator, pack=4, embed=(6,), hidden=(8,))
+    assert d.inner.body[0].linear.in_features == 4 * 6
+    x = torch.randn(8, 2)
+    torch.testing.assert_close(d(x), d.inner(d.embed(x).reshape(2, 24)))
+    # swapping two samples of a pack swaps their blocks of the packed input, nothing else
+    swapped = x[[1, 0, 2, 3, 4, 5, 6, 7]]
+    e, es = d.embed(x).reshape(2, 4, 6), d.embed(swapped).reshape(2, 4, 6)
+    torch.testing.assert_close(es[0, [1, 0, 2, 3]], e[0])
+    with pytest.raises(ConfigError, match="vector data"):
+        PackedDiscriminator((1, 8, 8), network=MLPDiscriminator, embed=(6,))
+
+
 def test_packing_keeps_batch_statistics_per_pack():
     torch.manual_seed(0)
     d = PackedDiscriminator((2,), network=_Recorder, pack=2)
