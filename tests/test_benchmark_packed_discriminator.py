@@ -19,6 +19,7 @@ def test_first_learned_names_the_window():
     assert bm.first_learned([1.39, 1.38], 500) == "not within 1000"
 
 
+@pytest.mark.slow  # 1,000 training steps: a learning check, like the report card's
 def test_unpacked_discriminator_learns_the_grid_within_a_thousand_steps():
     """The check can fail: the plain discriminator must get below chance (log 4) on the
     fixed task, and its windows must fall."""
