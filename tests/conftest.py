@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -17,7 +16,16 @@ from omegaconf import DictConfig, open_dict
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = str(ROOT / "configs")
 
-torch.set_num_threads(1)
+
+def pytest_configure(config):
+    """One torch thread in each process that runs tests; the xdist controller, which runs
+    none, does not import torch at all (seconds of start-up on two cores)."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    import torch
+
+    torch.set_num_threads(1)
+
 
 # Overrides that make any config run in seconds on CPU.
 TINY = [
