@@ -45,6 +45,7 @@ def test_progress_is_one_at_the_floor_and_zero_at_chance():
     assert verdict(math.nan, 3, False) == "diverged"
 
 
+@pytest.mark.slow  # two real training subprocesses
 def test_quick_run_of_one_row_writes_page_results_and_thumbnail(tmp_path):
     out = tmp_path / "page" / "zoo.md"
     argv = ["--quick", "--rows", "planar", "--seeds", "1", "--runs-dir", str(tmp_path / "runs")]
@@ -61,3 +62,21 @@ def test_quick_run_of_one_row_writes_page_results_and_thumbnail(tmp_path):
     before = (tmp_path / "runs" / "planar" / "seed0" / "job.json").read_text()
     zoo.main([*argv, "--reuse", "--out", str(out)])
     assert (tmp_path / "runs" / "planar" / "seed0" / "job.json").read_text() == before
+
+
+def test_a_row_of_every_kind_composes_with_the_harness_overrides(tmp_path):
+    """What the harness hands train.py composes, for the first row of every kind and every
+    recipe row (the quick run above, which runs one row for real, is in the slow suite)."""
+    from omegaconf import OmegaConf
+
+    from tests.conftest import compose_cfg
+
+    first = {}
+    for name, row in ROWS.items():
+        first.setdefault(row.kind, name)
+    assert set(first) == set(KINDS)
+    rows = [*first.values(), *(r for r in ROWS if r.endswith("_r1_cosine"))]
+    for row in rows:
+        cfg = compose_cfg(zoo.job_overrides(row, 0, quick=False), tmp_path / row, tiny=False)
+        assert OmegaConf.select(cfg, "callbacks.step_clock._target_") == zoo.CLOCK.split("=")[1]
+        assert cfg.model._target_ and cfg.data._target_, row

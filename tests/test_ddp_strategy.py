@@ -183,7 +183,11 @@ def test_ddp_sim_gan_with_ema_trains_loads_and_resumes(tmp_path):
 @pytest.mark.parametrize(
     "args",
     [
-        pytest.param(["model=realnvp", "data=moons", "data.n_train=2000"], id="realnvp-auto-opt"),
+        pytest.param(
+            ["model=realnvp", "data=moons", "data.n_train=2000"],
+            id="realnvp-auto-opt",
+            marks=pytest.mark.slow,
+        ),
         pytest.param(DCGAN_SMALL, id="dcgan-batchnorm", marks=pytest.mark.slow),
         pytest.param(
             ["model=wgan_gp", "data=grid25", "data.n_train=2000", "model.n_critic=2"],
