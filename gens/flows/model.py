@@ -123,6 +123,8 @@ class FlowModel(FlowModule):
     def log_prob(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """log p(x) in nats per example. For discrete images: the (single-sample) dequantization
         lower bound on log P(x) of the discrete image; otherwise the exact log density."""
+        if self.preprocess is None:  # vectors: no correction to allocate and add per call
+            return self.flow_log_prob(x, self._context(y, len(x)))
         h, correction = self._to_flow_space(x)
         return self.flow_log_prob(h, self._context(y, len(x))) + correction
 
