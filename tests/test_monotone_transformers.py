@@ -4,6 +4,8 @@ same integrand -> same map and log-derivative)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -54,13 +56,25 @@ def test_clenshaw_curtis_integrates_polynomials_up_to_its_degree_exactly():
 
 
 def test_deep_sigmoid_is_the_logit_of_a_squeezed_mixture_of_sigmoids():
-    tr = DeepSigmoid(hidden=5, delta=1e-3)
+    tr = DeepSigmoid(hidden=5, delta=1e-3, spread=2.0)
     x, p = _x_and_params(tr)
-    a = torch.nn.functional.softplus(p[..., :5]) + 1e-3
-    b, w = p[..., 5:10], torch.softmax(p[..., 10:], -1)
+    # zero parameters: a_j = 1 and biases -2, -1, 0, 1, 2
+    a = torch.nn.functional.softplus(p[..., :5] + math.log(math.expm1(1 - 1e-3))) + 1e-3
+    b, w = p[..., 5:10] + torch.linspace(-2, 2, 5), torch.softmax(p[..., 10:], -1)
     s = (w * torch.sigmoid(a * x[..., None] + b)).sum(-1) * (1 - 1e-3) + 0.5e-3
     y, _ = tr(x, p)
     torch.testing.assert_close(y, torch.logit(s))
+
+
+def test_deep_sigmoid_units_differ_from_a_zero_conditioner():
+    # equal units get equal gradients and stay equal: the mixture would be one sigmoid (affine)
+    tr = DeepSigmoid(hidden=4)
+    p = torch.zeros(64, 1, tr.num_params, requires_grad=True)
+    _, ld = tr(torch.randn(64, 1), p)
+    (grad,) = torch.autograd.grad(ld.sum(), p)
+    assert grad[..., 4:8].sum(0).std() > 1e-3  # the bias gradients of the four units
+    y, _ = tr(torch.linspace(-3, 3, 7)[:, None], torch.zeros(7, 1, tr.num_params))
+    assert torch.all((y.squeeze(1) / torch.linspace(-3, 3, 7)).nan_to_num(1.0) > 0.6)
 
 
 # DSF saturates: its range is bounded, so its inverse is tested where it is not flat
