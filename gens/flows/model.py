@@ -28,6 +28,8 @@ from gens.utils.errors import ConfigError
 
 __all__ = ["FlowModel"]
 
+REDRAWS = 20  # rounds of redrawing base points that have no preimage
+
 
 class FlowModel(FlowModule):
     """A normalizing flow trained by maximum likelihood.
@@ -142,8 +144,17 @@ class FlowModel(FlowModule):
         """``n`` samples in data space; ``temperature`` scales the base std (Glow Sec. 5)."""
         if self.conditional and y is None:
             y = torch.randint(self.num_classes, (n,), device=self.device, generator=generator)
-        z = self.base_sample(n, temperature, generator)
-        h, _ = self.transform.inverse(z, self._context(y, n))
+        context = self._context(y, n)
+        h, _ = self.transform.inverse(self.base_sample(n, temperature, generator), context)
+        # A flow with bounded layers (NAF's squeezed logit) has base points outside its image,
+        # which its inverse returns as NaN: its density integrates to the base mass of that
+        # image, and redrawing those points samples exactly that normalised density.
+        for _ in range(REDRAWS):
+            bad = ~torch.isfinite(h.flatten(1)).all(1)
+            if not bad.any():
+                break
+            z = self.base_sample(int(bad.sum()), temperature, generator)
+            h[bad] = self.transform.inverse(z, None if context is None else context[bad])[0]
         if self.preprocess is None:
             return h
         return (self.preprocess.inverse(h)[0] * 2 - 1).clamp(-1, 1)

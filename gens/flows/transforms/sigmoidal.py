@@ -17,7 +17,9 @@ would get the same gradient from a zero-initialised conditioner and they would s
 mixture of one sigmoid, i.e. an affine map. The spread start is close to the identity
 (slope 0.75 at 0 for ``spread = 2``).
 
-No closed-form inverse: bisection (``Transformer.inverse``) to ``tol``.
+No closed-form inverse: bisection (``Transformer.inverse``) to ``tol``. The squeeze bounds the
+range to ``|y| < logit(1 - delta/2)``; ``inverse`` returns NaN for targets outside it, which
+have no preimage.
 """
 
 from __future__ import annotations
