@@ -4,10 +4,12 @@ same integrand -> same map and log-derivative)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
-from gens.flows import UMNN, DeepSigmoid, SOSPolynomial
+from gens.flows import UMNN, DeepSigmoid, FlowModel, SOSPolynomial, elementwise_flow
 from gens.flows.transforms.umnn import clenshaw_curtis
 from gens.utils.errors import ConfigError
 
@@ -54,13 +56,45 @@ def test_clenshaw_curtis_integrates_polynomials_up_to_its_degree_exactly():
 
 
 def test_deep_sigmoid_is_the_logit_of_a_squeezed_mixture_of_sigmoids():
-    tr = DeepSigmoid(hidden=5, delta=1e-3)
+    tr = DeepSigmoid(hidden=5, delta=1e-3, spread=2.0)
     x, p = _x_and_params(tr)
-    a = torch.nn.functional.softplus(p[..., :5]) + 1e-3
-    b, w = p[..., 5:10], torch.softmax(p[..., 10:], -1)
+    # zero parameters: a_j = 1 and biases -2, -1, 0, 1, 2
+    a = torch.nn.functional.softplus(p[..., :5] + math.log(math.expm1(1 - 1e-3))) + 1e-3
+    b, w = p[..., 5:10] + torch.linspace(-2, 2, 5), torch.softmax(p[..., 10:], -1)
     s = (w * torch.sigmoid(a * x[..., None] + b)).sum(-1) * (1 - 1e-3) + 0.5e-3
     y, _ = tr(x, p)
     torch.testing.assert_close(y, torch.logit(s))
+
+
+def test_deep_sigmoid_units_differ_from_a_zero_conditioner():
+    # equal units get equal gradients and stay equal: the mixture would be one sigmoid (affine)
+    tr = DeepSigmoid(hidden=4)
+    p = torch.zeros(64, 1, tr.num_params, requires_grad=True)
+    _, ld = tr(torch.randn(64, 1), p)
+    (grad,) = torch.autograd.grad(ld.sum(), p)
+    assert grad[..., 4:8].sum(0).std() > 1e-3  # the bias gradients of the four units
+    y, _ = tr(torch.linspace(-3, 3, 7)[:, None], torch.zeros(7, 1, tr.num_params))
+    assert torch.all((y.squeeze(1) / torch.linspace(-3, 3, 7)).nan_to_num(1.0) > 0.6)
+
+
+def test_deep_sigmoid_has_no_preimage_outside_its_bounded_range():
+    tr = DeepSigmoid(hidden=3, delta=0.3)  # |y| < logit(0.85) = 1.73
+    x, _ = tr.inverse(torch.tensor([[0.5], [2.0], [-2.0]]), torch.zeros(3, 1, tr.num_params))
+    assert torch.isfinite(x[0]).all() and torch.isnan(x[1:]).all()
+
+
+def test_a_bounded_flow_samples_only_points_it_has_a_density_for():
+    # two coarsely squeezed layers leave about a fifth of the base points without a preimage
+    def flow(data_shape, num_classes=None):
+        return elementwise_flow(
+            data_shape, lambda: DeepSigmoid(3, delta=0.1), "autoregressive", 2, (8,)
+        )
+
+    torch.manual_seed(0)
+    model = FlowModel(flow, None, data_shape=(3,)).eval()
+    x = model.sample(500, generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(x).all()
+    assert torch.isfinite(model.log_prob(x)).all()
 
 
 # DSF saturates: its range is bounded, so its inverse is tested where it is not flat

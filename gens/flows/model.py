@@ -28,6 +28,11 @@ from gens.utils.errors import ConfigError
 
 __all__ = ["FlowModel"]
 
+# Rounds of redrawing base points that have no preimage, and candidates per missing point: a
+# round costs about as much as the first whatever its size (an autoregressive inverse makes D
+# passes), so each draws several candidates and keeps the first that has a preimage.
+REDRAWS, CANDIDATES = 3, 4
+
 
 class FlowModel(FlowModule):
     """A normalizing flow trained by maximum likelihood.
@@ -144,8 +149,21 @@ class FlowModel(FlowModule):
         """``n`` samples in data space; ``temperature`` scales the base std (Glow Sec. 5)."""
         if self.conditional and y is None:
             y = torch.randint(self.num_classes, (n,), device=self.device, generator=generator)
-        z = self.base_sample(n, temperature, generator)
-        h, _ = self.transform.inverse(z, self._context(y, n))
+        context = self._context(y, n)
+        h, _ = self.transform.inverse(self.base_sample(n, temperature, generator), context)
+        # A flow with bounded layers (NAF's squeezed logit) has base points outside its image,
+        # which its inverse returns as NaN: its density integrates to the base mass of that
+        # image, and redrawing those points samples exactly that normalised density.
+        for _ in range(REDRAWS):
+            rows = (~torch.isfinite(h.flatten(1)).all(1)).nonzero().squeeze(1)
+            if not len(rows):
+                break
+            z = self.base_sample(CANDIDATES * len(rows), temperature, generator)
+            ctx = None if context is None else context[rows].repeat(CANDIDATES, 1)
+            cand = self.transform.inverse(z, ctx)[0].unflatten(0, (CANDIDATES, len(rows)))
+            ok = torch.isfinite(cand.flatten(2)).all(2)  # [candidate, row]
+            first, found = ok.int().argmax(0), ok.any(0)
+            h[rows[found]] = cand[first[found], found.nonzero().squeeze(1)]
         if self.preprocess is None:
             return h
         return (self.preprocess.inverse(h)[0] * 2 - 1).clamp(-1, 1)

@@ -6,8 +6,9 @@ A ``Transformer`` maps ``x[..., D]`` with parameters ``params[..., D, P]`` to ``
 the log-derivative of every element (the Jacobian of an elementwise map is diagonal). Those with
 a closed-form inverse override ``inverse``; the others are inverted by bisection, which needs
 only monotonicity: the bracket is widened until it holds the target, then halved until it is
-narrower than ``tol`` or than the float resolution (or ``max_iter`` halvings). A final Newton
-step carries the implicit-function gradients, so the inverse is differentiable too.
+narrower than ``tol`` or than the float resolution (or ``max_iter`` halvings); a target that no
+input reaches (outside a bounded map's range) gives NaN. A final Newton step carries the
+implicit-function gradients, so the inverse is differentiable too.
 
 Example::
 
@@ -45,6 +46,9 @@ class Transformer(nn.Module):
                 break
             lo = torch.where(below, 2 * lo, lo)
             hi = torch.where(above, 2 * hi, hi)
+        # a target still outside the bracket is outside the map's range (a bounded map such as
+        # the deep sigmoidal one): it has no preimage, and NaN says so
+        missing = below | above
         for _ in range(self.max_iter):
             mid = 0.5 * (lo + hi)
             # done at the tolerance, or where no float lies between the ends
@@ -52,7 +56,7 @@ class Transformer(nn.Module):
                 break
             up = self(mid, params)[0] > y
             hi, lo = torch.where(up, mid, hi), torch.where(up, lo, mid)
-        return 0.5 * (lo + hi)
+        return torch.where(missing, torch.nan, 0.5 * (lo + hi))
 
     def inverse(self, y: torch.Tensor, params: torch.Tensor):
         """``(x, log dx/dy)``; by bisection unless a subclass has a closed form."""
