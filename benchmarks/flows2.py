@@ -173,7 +173,9 @@ def render_toy(r: dict) -> str:
         f"both continuous flows solve with dopri5 at atol = rtol = {ODE_TOL:g}, and FFJORD "
         "starts its learnt end time at zuko's T = 1 (the paper's toy runs start at 0.5). "
         "log_prob/s: test points scored per second (no gradients, chunks of 1,000, one "
-        "thread; median over the seeds).",
+        "thread; median over the seeds). Rows were re-run in different sessions, some while "
+        "other jobs loaded the machine, so s/step and log_prob/s compare only within a pair "
+        "timed together (the table below).",
         "",
     ]
     table = []
