@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from math import prod
 
 from gens.flows.architectures.autoregressive import layer_orders
@@ -87,13 +88,10 @@ def nsf(
 ) -> Transform:
     """Neural Spline Flow: rational-quadratic spline couplings (RQ-NSF (C)) or autoregressive
     layers (RQ-NSF (AR)) with ``bins`` bins on ``[-bound, bound]`` and identity tails."""
-    RQSpline(bins, bound, min_width, min_height, min_derivative)  # validate before building
-
-    def spline() -> RQSpline:
-        return RQSpline(bins, bound, min_width, min_height, min_derivative)
-
+    make = partial(RQSpline, bins, bound, min_width, min_height, min_derivative)
+    make()  # one now, so that bad settings fail before the stack's own checks
     return elementwise_flow(
-        data_shape, spline, form, num_layers, hidden, act, permutation, num_classes, seed
+        data_shape, make, form, num_layers, hidden, act, permutation, num_classes, seed
     )
 
 
@@ -109,17 +107,10 @@ def naf(
     seed: int = 0,
 ) -> Transform:
     """Neural Autoregressive Flow with deep sigmoidal transformers of ``sigmoids`` units."""
-    DeepSigmoid(sigmoids)
+    make = partial(DeepSigmoid, sigmoids)
+    make()
     return elementwise_flow(
-        data_shape,
-        lambda: DeepSigmoid(sigmoids),
-        form,
-        num_layers,
-        hidden,
-        act,
-        permutation,
-        num_classes,
-        seed,
+        data_shape, make, form, num_layers, hidden, act, permutation, num_classes, seed
     )
 
 
@@ -136,17 +127,10 @@ def sos(
     seed: int = 0,
 ) -> Transform:
     """SOS flow: ``polynomials`` squared polynomials of ``degree``, integrated exactly."""
-    SOSPolynomial(polynomials, degree)
+    make = partial(SOSPolynomial, polynomials, degree)
+    make()
     return elementwise_flow(
-        data_shape,
-        lambda: SOSPolynomial(polynomials, degree),
-        form,
-        num_layers,
-        hidden,
-        act,
-        permutation,
-        num_classes,
-        seed,
+        data_shape, make, form, num_layers, hidden, act, permutation, num_classes, seed
     )
 
 
@@ -165,17 +149,10 @@ def umnn(
 ) -> Transform:
     """UMNN-MAF: ``embedding`` conditioner features per variable, an ``integrand`` MLP and
     Clenshaw-Curtis quadrature on ``nodes + 1`` points."""
-    UMNN(embedding, integrand, nodes)
+    make = partial(UMNN, embedding, integrand, nodes)
+    make()
     return elementwise_flow(
-        data_shape,
-        lambda: UMNN(embedding, integrand, nodes),
-        form,
-        num_layers,
-        hidden,
-        act,
-        permutation,
-        num_classes,
-        seed,
+        data_shape, make, form, num_layers, hidden, act, permutation, num_classes, seed
     )
 
 
@@ -194,15 +171,8 @@ def cubic_spline_flow(
     seed: int = 0,
 ) -> Transform:
     """Cubic-spline flow: monotone cubic spline couplings (or autoregressive layers)."""
-    CubicSpline(bins, bound, min_width, min_height)
+    make = partial(CubicSpline, bins, bound, min_width, min_height)
+    make()
     return elementwise_flow(
-        data_shape,
-        lambda: CubicSpline(bins, bound, min_width, min_height),
-        form,
-        num_layers,
-        hidden,
-        act,
-        permutation,
-        num_classes,
-        seed,
+        data_shape, make, form, num_layers, hidden, act, permutation, num_classes, seed
     )
