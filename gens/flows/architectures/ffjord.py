@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from gens.flows.transforms.base import Compose, Transform
 from gens.flows.transforms.cnf import CNF
@@ -31,20 +32,10 @@ def ffjord(
     hidden: Sequence[int] = (64, 64, 64),
     act: str = "tanh",
     end_time: float = 0.5,
-    learn_end_time: bool = True,
-    solver: str = "dopri5",
-    atol: float = 1e-5,
-    rtol: float = 1e-5,
-    step_size: float = 0.05,
-    max_num_steps: int = 1000,
-    adjoint: bool = False,
-    trace: str = "hutchinson",
-    noise: str = "gaussian",
-    kinetic: float = 0.0,
-    jacobian: float = 0.0,
-    exact_max_dim: int = 16,
+    **cnf_options: Any,
 ) -> Transform:
-    """``hidden`` is the field's widths on vectors and its channels on images."""
+    """``hidden`` is the field's widths on vectors and its channels on images; the other
+    keywords (solver, tolerances, trace, regularization) are ``CNF``'s, with its defaults."""
     if num_classes:
         raise ConfigError("ffjord here is unconditional; set model.conditional=false")
     if int(num_blocks) < 1:
@@ -53,21 +44,5 @@ def ffjord(
     if len(shape) not in (1, 3):
         raise IncompatibleDataError(f"ffjord takes vectors or (C, H, W) images, got {shape}")
     return Compose(
-        CNF(
-            ODENet(shape, hidden, act),
-            end_time,
-            learn_end_time,
-            solver,
-            atol,
-            rtol,
-            step_size,
-            max_num_steps,
-            adjoint,
-            trace,
-            noise,
-            kinetic,
-            jacobian,
-            exact_max_dim,
-        )
-        for _ in range(int(num_blocks))
+        CNF(ODENet(shape, hidden, act), end_time, **cnf_options) for _ in range(int(num_blocks))
     )
