@@ -91,9 +91,10 @@ class GensDataModule(pl.LightningDataModule):
       ``num_levels``: number of discrete values per dimension (256 for 8-bit images), or ``None``
       for continuous data; flows use it to dequantize.
 
-    ``labels_per_class`` (in-memory labelled sets): keep the labels of only that many training
-    examples per class, picked by a fixed seed, for semi-supervised training
-    (``gens.data.semi``); training batches are then ``(x, y, x_lab, y_lab, x_unl2)``.
+    ``labels_per_class`` (in-memory labelled sets; the others set ``partial_labels = False``):
+    keep the labels of only that many training examples per class, picked by a fixed seed, for
+    semi-supervised training (``gens.data.semi``); training batches are then
+    ``(x, y, x_lab, y_lab, x_unl2)``.
 
     ``monitor`` (from the data config) names the validation metric that measures a model's
     samples on this data (``val/rkl`` on mixtures, ``val/fid`` on images): the metric a best
@@ -108,6 +109,7 @@ class GensDataModule(pl.LightningDataModule):
     shape: tuple[int, ...] = ()
     num_classes: int | None = None
     num_levels: int | None = None
+    partial_labels: bool = True
 
     def __init__(
         self,
@@ -122,6 +124,8 @@ class GensDataModule(pl.LightningDataModule):
     ):
         super().__init__()
         self.monitor = monitor
+        if labels_per_class is not None and not self.partial_labels:
+            raise ConfigError(f"{type(self).__name__} does not take data.labels_per_class")
         if labels_per_class is not None and int(labels_per_class) < 1:
             raise ConfigError(f"data.labels_per_class must be >= 1, got {labels_per_class}")
         self.labels_per_class = None if labels_per_class is None else int(labels_per_class)
@@ -150,23 +154,27 @@ class GensDataModule(pl.LightningDataModule):
             return 0, 1
         return trainer.global_rank, trainer.world_size
 
-    def _loader(self, tensors, train: bool) -> InMemoryLoader:
+    def loader_options(self, n: int, train: bool, what: str = "examples") -> dict:
+        """The ``InMemoryLoader`` keywords of a split of ``n`` ``what``: training shuffles,
+        drops the last partial batch and must fill one batch on every device."""
         rank, world = self._rank_world()
-        if train and self.batch_size * world > len(tensors[0]):
+        if train and self.batch_size * world > n:
             raise ConfigError(
                 f"data.batch_size={self.batch_size} x {world} device(s) exceeds the "
-                f"{len(tensors[0])} training examples; lower data.batch_size"
+                f"{n} training {what}; lower data.batch_size"
             )
-        return InMemoryLoader(
-            tensors,
-            self.batch_size if train else self.eval_batch_size,
-            shuffle=train,
-            drop_last=train,
-            seed=self.seed,
-            rank=rank,
-            world_size=world,
-            pin_memory=self.pin_memory,
-        )
+        return {
+            "batch_size": self.batch_size if train else self.eval_batch_size,
+            "shuffle": train,
+            "drop_last": train,
+            "seed": self.seed,
+            "rank": rank,
+            "world_size": world,
+            "pin_memory": self.pin_memory,
+        }
+
+    def _loader(self, tensors, train: bool) -> InMemoryLoader:
+        return InMemoryLoader(tensors, **self.loader_options(len(tensors[0]), train))
 
     def split_loader(self, split: str, train: bool):
         """The loader of one split (``train`` shuffles and drops the last partial batch);

@@ -50,6 +50,7 @@ class DigitsDataModule(GensDataModule):
         n_val, n_test: sizes of the held-out splits (the rest, 1,797 - n_val - n_test, trains).
         interpolation: ``bilinear`` | ``bicubic`` | ``nearest`` for resizing.
         quantize: round resized pixels back onto the 17 raw levels (see the module docstring).
+        Other arguments as ``GensDataModule``.
     """
 
     kind = "image"
@@ -62,22 +63,11 @@ class DigitsDataModule(GensDataModule):
         n_val: int = 200,
         n_test: int = 300,
         batch_size: int = 64,
-        eval_batch_size: int | None = None,
         interpolation: str = "bilinear",
         quantize: bool = True,
-        seed: int = 0,
-        monitor: str | None = None,
-        labels_per_class: int | None = None,
-        **loader_options,
+        **options,
     ):
-        super().__init__(
-            batch_size=batch_size,
-            eval_batch_size=eval_batch_size,
-            seed=seed,
-            monitor=monitor,
-            labels_per_class=labels_per_class,
-            **loader_options,
-        )
+        super().__init__(batch_size=batch_size, **options)
         if int(image_size) < 4:
             raise ConfigError(f"data.image_size must be >= 4, got {image_size}")
         if interpolation not in ("bilinear", "bicubic", "nearest"):

@@ -119,9 +119,11 @@ class EnergyDataModule(GensDataModule):
         eval_batch_size: samples drawn by the model for each validation / test evaluation.
         bound: half-width of the box the energies are restricted to (``null``: none; only
             ``u1`` is normalizable without it).
+        Other arguments as ``GensDataModule``.
     """
 
     kind = "energy"
+    partial_labels = False
 
     def __init__(
         self,
@@ -130,17 +132,9 @@ class EnergyDataModule(GensDataModule):
         steps_per_epoch: int = 1000,
         eval_batch_size: int = 20_000,
         bound: float | None = 4.0,
-        seed: int = 0,
-        monitor: str | None = None,
-        **loader_options,
+        **options,
     ):
-        super().__init__(
-            batch_size=batch_size,
-            eval_batch_size=eval_batch_size,
-            seed=seed,
-            monitor=monitor,
-            **loader_options,
-        )
+        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, **options)
         if energy not in ENERGIES:
             raise ConfigError(f"unknown energy '{energy}'; choose one of {', '.join(ENERGIES)}")
         if int(steps_per_epoch) < 1:

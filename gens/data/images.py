@@ -75,9 +75,11 @@ class ImageDataModule(GensDataModule):
             validation split); seeded by ``seed``.
         num_workers, pin_memory, persistent_workers: DataLoader options. CPU defaults: 0 workers
             (decoding in the main process), no pinning; on GPUs use 4-8 workers and pinning.
+        Other arguments as ``GensDataModule``.
     """
 
     kind = "image"
+    partial_labels = False
     num_levels = 256
     name = "images"
     channels = 3
@@ -87,24 +89,11 @@ class ImageDataModule(GensDataModule):
         root: str,
         image_size: int = 32,
         batch_size: int = 64,
-        eval_batch_size: int | None = None,
         download: bool = False,
         n_val: int = 5000,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-        seed: int = 0,
-        monitor: str | None = None,
+        **options,
     ):
-        super().__init__(
-            batch_size=batch_size,
-            eval_batch_size=eval_batch_size,
-            seed=seed,
-            monitor=monitor,
-            num_workers=num_workers,
-            pin_memory=pin_memory,
-            persistent_workers=persistent_workers,
-        )
+        super().__init__(batch_size=batch_size, **options)
         if root is None or str(root) == "":
             raise ConfigError(f"data.root is not set; point it at the {self.name} files")
         if int(image_size) < 4:

@@ -81,21 +81,5 @@ class StackedDigitsDataModule(DigitsDataModule):
 
     def split_loader(self, split: str, train: bool) -> StackedLoader:
         idx, y = self.stacks[split]
-        rank, world = self._rank_world()
-        if train and self.batch_size * world > len(idx):
-            raise ConfigError(
-                f"data.batch_size={self.batch_size} x {world} device(s) exceeds the "
-                f"{len(idx)} training stacks; lower data.batch_size"
-            )
-        return StackedLoader(
-            self.splits[split][0],
-            idx,
-            y,
-            batch_size=self.batch_size if train else self.eval_batch_size,
-            shuffle=train,
-            drop_last=train,
-            seed=self.seed,
-            rank=rank,
-            world_size=world,
-            pin_memory=self.pin_memory,
-        )
+        options = self.loader_options(len(idx), train, "stacks")
+        return StackedLoader(self.splits[split][0], idx, y, **options)

@@ -34,6 +34,7 @@ class TabularDataModule(GensDataModule):
     Args:
         name: ``power`` | ``gas`` | ``hepmass`` | ``miniboone`` | ``bsds300``.
         root: the folder the MAF data archive was extracted into (it holds ``power/``, ...).
+        Other arguments as ``GensDataModule``.
     """
 
     kind = "vector"
@@ -43,18 +44,9 @@ class TabularDataModule(GensDataModule):
         name: str,
         root: str,
         batch_size: int = 512,
-        eval_batch_size: int | None = None,
-        seed: int = 0,
-        monitor: str | None = None,
-        **loader_options,
+        **options,
     ):
-        super().__init__(
-            batch_size=batch_size,
-            eval_batch_size=eval_batch_size,
-            seed=seed,
-            monitor=monitor,
-            **loader_options,
-        )
+        super().__init__(batch_size=batch_size, **options)
         if name not in TABULAR_DIMS:
             raise ConfigError(
                 f"unknown tabular set '{name}'; choose one of {', '.join(TABULAR_DIMS)}"

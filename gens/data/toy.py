@@ -93,7 +93,8 @@ TOY_CLASSES = {"ring8": 8, "grid25": 25, "gauss1d": 3, "moons": 2, "spirals": 2,
 class ToyDataModule(GensDataModule):
     """Fixed-size, seeded train/val/test splits of a toy distribution, served from memory.
 
-    The defaults follow the PacGAN set-up: 100,000 training points, batch size 100.
+    The defaults follow the PacGAN set-up: 100,000 training points, batch size 100. Other
+    arguments as ``GensDataModule``.
     """
 
     kind = "vector"
@@ -105,20 +106,9 @@ class ToyDataModule(GensDataModule):
         n_val: int = 2_500,
         n_test: int = 2_500,
         batch_size: int = 100,
-        eval_batch_size: int | None = None,
-        seed: int = 0,
-        monitor: str | None = None,
-        labels_per_class: int | None = None,
-        **loader_options,
+        **options,
     ):
-        super().__init__(
-            batch_size=batch_size,
-            eval_batch_size=eval_batch_size,
-            seed=seed,
-            monitor=monitor,
-            labels_per_class=labels_per_class,
-            **loader_options,
-        )
+        super().__init__(batch_size=batch_size, **options)
         if name not in TOY_SETS:
             raise ConfigError(f"unknown toy set '{name}'; choose one of {', '.join(TOY_SETS)}")
         for key, val in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
