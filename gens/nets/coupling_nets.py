@@ -10,7 +10,7 @@ keeps deep flows stable at the start of training (Glow Sec. 3.3).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -78,7 +78,26 @@ class _ResBlock(nn.Module):
         return x + self.body(x)
 
 
-class CouplingResNet(nn.Module):
+class _FramedConvNet(nn.Module):
+    """conv3x3 to ``channels`` -> the layers ``middle()`` builds -> zero-initialized conv3x3."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        channels: int,
+        middle: Callable[[], list[nn.Module]],
+    ):
+        super().__init__()
+        # built in this order so that the layers draw their initial weights in sequence
+        first = nn.Conv2d(in_channels, channels, 3, padding=1)
+        self.net = nn.Sequential(first, *middle(), ZeroConv2d(channels, out_channels))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class CouplingResNet(_FramedConvNet):
     """conv3x3 -> ``blocks`` pre-activation residual blocks -> norm, act -> zero conv3x3."""
 
     def __init__(
@@ -90,20 +109,14 @@ class CouplingResNet(nn.Module):
         norm: str = "batch",
         act: str = "relu",
     ):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(in_channels, channels, 3, padding=1),
-            *[_ResBlock(channels, norm, act) for _ in range(int(blocks))],
-            _norm(norm, channels),
-            activation(act),
-            ZeroConv2d(channels, out_channels),
-        )
+        def middle() -> list[nn.Module]:
+            res = [_ResBlock(channels, norm, act) for _ in range(int(blocks))]
+            return [*res, _norm(norm, channels), activation(act)]
 
-    def forward(self, x):
-        return self.net(x)
+        super().__init__(in_channels, out_channels, channels, middle)
 
 
-class GlowNet(nn.Module):
+class GlowNet(_FramedConvNet):
     """Glow's coupling network: conv3x3, act, conv1x1, act, zero-initialized conv3x3."""
 
     def __init__(
@@ -114,16 +127,13 @@ class GlowNet(nn.Module):
         norm: str = "none",
         act: str = "relu",
     ):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(in_channels, channels, 3, padding=1),
-            _norm(norm, channels),
-            activation(act),
-            nn.Conv2d(channels, channels, 1),
-            _norm(norm, channels),
-            activation(act),
-            ZeroConv2d(channels, out_channels),
-        )
+        def middle() -> list[nn.Module]:
+            return [
+                _norm(norm, channels),
+                activation(act),
+                nn.Conv2d(channels, channels, 1),
+                _norm(norm, channels),
+                activation(act),
+            ]
 
-    def forward(self, x):
-        return self.net(x)
+        super().__init__(in_channels, out_channels, channels, middle)
