@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from gens.nets.dcgan import conv_stages
+from gens.nets.mlp import with_label
 
 __all__ = ["BEGANEncoder", "BEGANDecoder", "BEGANGenerator", "BEGANDiscriminator"]
 
@@ -89,9 +90,7 @@ class BEGANGenerator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.num_classes:
-            z = torch.cat([z, nn.functional.one_hot(y, self.num_classes).to(z.dtype)], 1)
-        return self.decoder(z)
+        return self.decoder(with_label(z, y, self.num_classes))
 
 
 class BEGANDiscriminator(nn.Module):

@@ -20,6 +20,7 @@ from math import prod
 import torch
 from torch import nn
 
+from gens.nets.mlp import with_label
 from gens.nets.norm import NORMS, apply_spectral_norm, norm2d
 from gens.utils.errors import ConfigError, IncompatibleDataError
 
@@ -107,8 +108,7 @@ class DCGANGenerator(nn.Module):
             dcgan_init(self, float(init_std))
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.num_classes:
-            z = torch.cat([z, nn.functional.one_hot(y, self.num_classes).to(z.dtype)], 1)
+        z = with_label(z, y, self.num_classes)
         h = self.project_act(self.project(z).view(len(z), *self.base))
         return self.body(h)
 

@@ -15,7 +15,7 @@ from torch import nn
 from gens.nets.fourier import FourierFeatures
 from gens.utils.errors import ConfigError
 
-__all__ = ["Maxout", "MLPGenerator", "MLPDiscriminator", "mlp", "activation"]
+__all__ = ["Maxout", "MLPGenerator", "MLPDiscriminator", "mlp", "activation", "with_label"]
 
 
 def activation(name: str) -> nn.Module:
@@ -29,6 +29,14 @@ def activation(name: str) -> nn.Module:
     if name not in table:
         raise ConfigError(f"unknown activation '{name}'; choose one of {', '.join(table)}")
     return table[name]()
+
+
+def with_label(h: torch.Tensor, y: torch.Tensor | None, num_classes: int | None) -> torch.Tensor:
+    """``h [N, F]`` with the one-hot label appended (conditioning by concatenation), or ``h``
+    itself when the network is unconditional."""
+    if not num_classes:
+        return h
+    return torch.cat([h, nn.functional.one_hot(y, num_classes).to(h.dtype)], 1)
 
 
 class Maxout(nn.Module):
@@ -89,8 +97,7 @@ class MLPGenerator(nn.Module):
         self.output_act = activation(output) if output else nn.Identity()
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.num_classes:
-            z = torch.cat([z, nn.functional.one_hot(y, self.num_classes).to(z.dtype)], 1)
+        z = with_label(z, y, self.num_classes)
         x = self.output_act(self.out(self.body(z)))
         return x.view(len(z), *self.data_shape)
 
@@ -140,8 +147,7 @@ class MLPDiscriminator(nn.Module):
         x = x.reshape(len(x), -1)
         if self.fourier is not None:
             x = self.fourier(x)
-        if self.num_classes:
-            x = torch.cat([x, nn.functional.one_hot(y, self.num_classes).to(x.dtype)], 1)
+        x = with_label(x, y, self.num_classes)
         return self.norm(self.body(x))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
