@@ -64,7 +64,9 @@ def elementwise_flow(
     else:
         orders = layer_orders(dim, int(num_layers), permutation, seed)
         layers = [
-            TransformerAutoregressive(dim, transformer(), hidden, o, ctx, act, seed=seed + k)
+            TransformerAutoregressive(
+                dim, transformer(), hidden, order=o, context_dim=ctx, act=act, seed=seed + k
+            )
             for k, o in enumerate(orders)
         ]
     flow = Compose(layers)

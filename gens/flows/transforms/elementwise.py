@@ -107,9 +107,10 @@ class TransformerAutoregressive(Transform):
     """Masked autoregressive layer with an elementwise transformer (the MAF direction).
 
     Args:
-        dim: D; ``order`` the MADE's input order (a permutation of 1..D, default identity).
-        hidden, act, random_degrees, seed: the MADE.
-        context_dim: width of the conditioning input (0 for none).
+        dim: D, the number of features.
+        transformer: the monotone map of each variable.
+        hidden: the MADE's hidden widths; the other keywords (``order``, ``context_dim``,
+            ``act``, ``random_degrees``, ``seed``) are ``MADE``'s, with its defaults.
     """
 
     def __init__(
@@ -117,17 +118,12 @@ class TransformerAutoregressive(Transform):
         dim: int,
         transformer: Transformer,
         hidden: Sequence[int] = (64, 64),
-        order: torch.Tensor | None = None,
-        context_dim: int = 0,
-        act: str = "relu",
-        random_degrees: bool = False,
-        seed: int = 0,
+        **made_options,
     ):
         super().__init__()
         self.dim = int(dim)
         self.transformer = transformer
-        p = transformer.num_params
-        self.made = MADE(self.dim, p, hidden, order, context_dim, act, random_degrees, seed)
+        self.made = MADE(self.dim, transformer.num_params, hidden, **made_options)
 
     def _params(self, x, context) -> torch.Tensor:
         return self.made(x, context).transpose(1, 2)  # [N, D, P]
