@@ -52,3 +52,11 @@ def test_negative_workers_is_a_config_error(cfg_factory):
         hydra.utils.instantiate(cfg.data)
     cause = err.value.__cause__ or err.value
     assert isinstance(cause, ConfigError) and "data.num_workers" in str(cause)
+
+
+def test_sets_without_partial_labels_reject_labels_per_class():
+    from gens.data import EnergyDataModule
+    from gens.utils.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="labels_per_class"):
+        EnergyDataModule("u1", labels_per_class=3)
