@@ -54,9 +54,13 @@ def test_negative_workers_is_a_config_error(cfg_factory):
     assert isinstance(cause, ConfigError) and "data.num_workers" in str(cause)
 
 
-def test_sets_without_partial_labels_reject_labels_per_class():
+def test_sets_without_partial_labels_reject_labels_per_class(tmp_path):
     from gens.data import EnergyDataModule
+    from gens.data.tabular import TabularDataModule
     from gens.utils.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="labels_per_class"):
+    with pytest.raises(ConfigError, match="no labels to keep: drop data.labels_per_class"):
         EnergyDataModule("u1", labels_per_class=3)
+    # refused when built, before any file is read
+    with pytest.raises(ConfigError, match="TabularDataModule has no labels"):
+        TabularDataModule("power", str(tmp_path), labels_per_class=3)

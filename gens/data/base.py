@@ -125,7 +125,10 @@ class GensDataModule(pl.LightningDataModule):
         super().__init__()
         self.monitor = monitor
         if labels_per_class is not None and not self.partial_labels:
-            raise ConfigError(f"{type(self).__name__} does not take data.labels_per_class")
+            raise ConfigError(
+                f"{type(self).__name__} has no labels to keep: drop data.labels_per_class "
+                "(it takes a labelled set such as data=digits)"
+            )
         if labels_per_class is not None and int(labels_per_class) < 1:
             raise ConfigError(f"data.labels_per_class must be >= 1, got {labels_per_class}")
         self.labels_per_class = None if labels_per_class is None else int(labels_per_class)

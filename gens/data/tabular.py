@@ -38,6 +38,7 @@ class TabularDataModule(GensDataModule):
     """
 
     kind = "vector"
+    partial_labels = False  # the tabular sets carry no labels
 
     def __init__(
         self,
