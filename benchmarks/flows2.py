@@ -32,21 +32,22 @@ from benchmarks.flows import _toy_data, fit, mean_nll
 from benchmarks.flows2_pairs import PAIRS, merge_pairs, timed_pair, versus_zuko
 from gens.data.digits import DIGITS_LEVELS, load_digits_tensors
 from gens.flows import (
+    UMNN,
+    CubicSpline,
+    DeepSigmoid,
     FlowModel,
-    cubic_spline_flow,
+    RQSpline,
+    SOSPolynomial,
+    elementwise_flow,
     ffjord,
     glow,
     iaf,
     iresnet,
     made,
     maf,
-    naf,
     nice,
-    nsf,
     realnvp,
     resflow,
-    sos,
-    umnn,
 )
 
 PAGE = "flows2.md"
@@ -57,6 +58,12 @@ H = (64, 64)
 ODE_TOL = 1e-4
 
 
+def _elementwise(transformer, form: str = "coupling", num_layers: int = 5, hidden=H):
+    return partial(
+        elementwise_flow, transformer=transformer, form=form, num_layers=num_layers, hidden=hidden
+    )
+
+
 def _ours() -> dict:
     return {
         "NICE": partial(nice, layers=8, hidden=H),
@@ -65,12 +72,12 @@ def _ours() -> dict:
         "MADE": partial(made, hidden=H),
         "MAF": partial(maf, num_layers=5, hidden=H),
         "IAF": partial(iaf, num_layers=5, hidden=H),
-        "NSF (C)": partial(nsf, num_layers=5, hidden=H),
-        "NSF (AR)": partial(nsf, form="autoregressive", num_layers=5, hidden=H),
-        "Cubic (C)": partial(cubic_spline_flow, num_layers=5, hidden=H),
-        "NAF": partial(naf, num_layers=3, sigmoids=16, hidden=H),
-        "SOS": partial(sos, num_layers=3, hidden=H),
-        "UMNN": partial(umnn, num_layers=3, hidden=H),
+        "NSF (C)": _elementwise(RQSpline),
+        "NSF (AR)": _elementwise(RQSpline, "autoregressive"),
+        "Cubic (C)": _elementwise(CubicSpline),
+        "NAF": _elementwise(partial(DeepSigmoid, 16), "autoregressive", 3),
+        "SOS": _elementwise(SOSPolynomial, "autoregressive", 3),
+        "UMNN": _elementwise(UMNN, "autoregressive", 3),
         "i-ResNet": partial(iresnet, num_blocks=5, hidden=H),
         "Residual Flow": partial(resflow, num_blocks=5, hidden=H),
         # zuko's CNF integrates over [0, 1]; FFJORD's toy start of T = 0.5 learns too slowly to
@@ -211,7 +218,7 @@ def run_digits(args) -> dict:
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
     x_test, x_train = x[perm[:300]], x[perm[500:]]
     models = {
-        "NSF (C)": partial(nsf, num_layers=5, hidden=(256, 256)),
+        "NSF (C)": _elementwise(RQSpline, hidden=(256, 256)),
         "Residual Flow": partial(resflow, num_blocks=4, channels=32, levels=2),
         "FFJORD": partial(ffjord, hidden=(32, 32, 32), act="softplus"),
     }

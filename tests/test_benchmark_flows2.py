@@ -11,7 +11,7 @@ import torch
 
 from benchmarks import flows2
 from benchmarks.flows2_pairs import field_evals, merge_pairs, paired_ratios, versus_zuko
-from gens.flows import FlowModel, ffjord, nsf
+from gens.flows import FlowModel, RQSpline, elementwise_flow, ffjord
 
 
 def test_paired_ratio_is_our_rate_over_theirs():
@@ -35,7 +35,11 @@ def test_field_evals_count_the_ode_solves_of_either_library():
     assert n == ours.transform.transforms[0].nfe > 0
     theirs = zuko.flows.CNF(2, hidden_features=(8,)).eval()
     assert field_evals(theirs, lambda b: theirs().log_prob(b), x) > 0
-    spline = FlowModel(partial(nsf, num_layers=1, hidden=(8,)), None, data_shape=(2,))
+    spline = FlowModel(
+        partial(elementwise_flow, transformer=RQSpline, num_layers=1, hidden=(8,)),
+        None,
+        data_shape=(2,),
+    )
     assert field_evals(spline, spline.log_prob, x) is None
 
 

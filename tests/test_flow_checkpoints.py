@@ -52,9 +52,15 @@ MODELS = {
             "model.transform.rtol=1e-3",
         ],
     ),
-    "naf": (FlowModel, [*MOONS, "model.transform.hidden=[16]", "model.transform.sigmoids=4"]),
+    "naf": (
+        FlowModel,
+        [*MOONS, "model.transform.hidden=[16]", "model.transform.transformer.hidden=4"],
+    ),
     "sos": (FlowModel, [*MOONS, "model.transform.hidden=[16]", "model.transform.num_layers=2"]),
-    "umnn": (FlowModel, [*MOONS, "model.transform.hidden=[16]", "model.transform.integrand=[8]"]),
+    "umnn": (
+        FlowModel,
+        [*MOONS, "model.transform.hidden=[16]", "model.transform.transformer.hidden=[8]"],
+    ),
     "cubic_spline": (FlowModel, [*MOONS, "model.transform.hidden=[16]"]),
     "iaf": (FlowModel, [*MOONS, "model.transform.hidden=[16]"]),
     "iaf_rkl": (EnergyFlow, [*ENERGY, "model.transform.hidden=[16]"]),

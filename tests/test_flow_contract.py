@@ -64,24 +64,20 @@ from gens.flows import (
     Transform,
     TransformerAutoregressive,
     TransformerCoupling,
-    cubic_spline_flow,
+    elementwise_flow,
     ffjord,
     glow,
     iaf,
     iresnet,
     made,
     maf,
-    naf,
     nice,
-    nsf,
     planar_flow,
     radial_flow,
     realnvp,
     resflow,
-    sos,
     standard_normal_log_prob,
     sylvester_flow,
-    umnn,
 )
 from gens.flows.transforms.amortized import ParamLayer
 from gens.nets import (
@@ -102,6 +98,8 @@ from tests.helpers.flows import (
 MLP = partial(CouplingMLP, hidden=(8,))
 RES = partial(CouplingResNet, channels=4, blocks=1)
 GNET = partial(GlowNet, channels=4)
+# two small layers around any elementwise transformer (NSF, cubic, NAF, SOS, UMNN)
+stack = partial(elementwise_flow, num_layers=2, hidden=(8,))
 IMG = (2, 4, 4)
 D, C = 4, 3
 ATOL = {torch.float32: 1e-4, torch.float64: 1e-8}
@@ -283,17 +281,19 @@ CASES: dict[str, Case] = {
         lambda: maf((D,), num_layers=2, hidden=(16,), num_classes=C), (D,), (C,), perturb=0.3
     ),
     "iaf": Case(lambda: iaf((D,), num_layers=2, hidden=(16,)), (D,), perturb=0.3),
-    "nsf": Case(lambda: nsf((D,), num_layers=2, bins=4, bound=2.0, hidden=(8,)), (D,)),
+    "nsf": Case(lambda: stack((D,), partial(RQSpline, 4, 2.0)), (D,)),
     "nsf_ar_img_cond": Case(
-        lambda: nsf((1, 2, 2), C, "autoregressive", 2, 4, 2.0, (8,)), (1, 2, 2), (C,)
+        lambda: stack((1, 2, 2), partial(RQSpline, 4, 2.0), "autoregressive", num_classes=C),
+        (1, 2, 2),
+        (C,),
     ),
-    "cubic_spline_flow": Case(
-        lambda: cubic_spline_flow((D,), num_layers=2, bins=4, bound=2.0, hidden=(8,)), (D,)
-    ),
-    "naf": Case(lambda: naf((2,), num_layers=2, sigmoids=4, hidden=(8,)), (2,)),
-    "sos": Case(lambda: sos((2,), form="coupling", num_layers=2, hidden=(8,)), (2,)),
+    "cubic_spline_flow": Case(lambda: stack((D,), partial(CubicSpline, 4, 2.0)), (D,)),
+    "naf": Case(lambda: stack((2,), partial(DeepSigmoid, 4), "autoregressive"), (2,)),
+    "sos": Case(lambda: stack((2,), SOSPolynomial), (2,)),
     "umnn_cond": Case(
-        lambda: umnn((2,), C, num_layers=2, integrand=(8,), nodes=80, hidden=(8,)), (2,), (C,)
+        lambda: stack((2,), partial(UMNN, 8, (8,), 80), "autoregressive", num_classes=C),
+        (2,),
+        (C,),
     ),
     "iresnet": Case(lambda: iresnet((D,), num_blocks=2, hidden=(8,)), (D,)),
     "resflow_img": Case(lambda: resflow((1, 4, 4), num_blocks=1, channels=4, levels=2), (1, 4, 4)),

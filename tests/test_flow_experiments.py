@@ -100,7 +100,10 @@ def test_nsf_tabular_experiment_builds_at_full_size(cfg_factory, tmp_path, exper
 
     data = TABULAR[experiment]
     cfg = cfg_factory([f"experiment={experiment}", *make_fake(data, tmp_path / "data")])
-    assert cfg.model.transform.form == "autoregressive" and cfg.model.transform.bound == 3.0
+    assert (
+        cfg.model.transform.form == "autoregressive"
+        and cfg.model.transform.transformer.bound == 3.0
+    )
     assert cfg.trainer.max_steps >= 200_000 and cfg.model.scheduler is not None
     dm, model = build(cfg)
     assert tuple(dm.shape) == model.data_shape == (TABULAR_DIMS[data],)

@@ -15,23 +15,31 @@ import pytest
 import torch
 
 from gens.flows import (
+    UMNN,
+    CubicSpline,
+    DeepSigmoid,
     FlowModel,
-    cubic_spline_flow,
+    RQSpline,
+    SOSPolynomial,
+    elementwise_flow,
     ffjord,
     glow,
     iaf,
     iresnet,
     made,
     maf,
-    naf,
     nice,
-    nsf,
     realnvp,
     resflow,
-    sos,
-    umnn,
 )
 from tests.helpers.flows import perturb_
+
+
+def _stack(transformer, form: str = "coupling"):
+    return partial(
+        elementwise_flow, transformer=transformer, form=form, num_layers=2, hidden=(16,)
+    )
+
 
 FLOWS = {
     "nice": partial(nice, layers=4, hidden=(16,)),
@@ -40,12 +48,12 @@ FLOWS = {
     "made": partial(made, hidden=(16,)),
     "maf": partial(maf, num_layers=2, hidden=(16,)),
     "iaf": partial(iaf, num_layers=2, hidden=(16,)),
-    "nsf": partial(nsf, num_layers=2, bins=6, bound=3.0, hidden=(16,)),
-    "nsf_autoregressive": partial(nsf, form="autoregressive", num_layers=2, hidden=(16,)),
-    "cubic_spline": partial(cubic_spline_flow, num_layers=2, bins=6, bound=3.0, hidden=(16,)),
-    "naf": partial(naf, num_layers=2, sigmoids=4, hidden=(16,)),
-    "sos": partial(sos, num_layers=2, hidden=(16,)),
-    "umnn": partial(umnn, num_layers=2, integrand=(8,), nodes=20, hidden=(16,)),
+    "nsf": _stack(partial(RQSpline, bins=6, bound=3.0)),
+    "nsf_autoregressive": _stack(RQSpline, "autoregressive"),
+    "cubic_spline": _stack(partial(CubicSpline, bins=6, bound=3.0)),
+    "naf": _stack(partial(DeepSigmoid, 4), "autoregressive"),
+    "sos": _stack(SOSPolynomial, "autoregressive"),
+    "umnn": _stack(partial(UMNN, hidden=(8,), nodes=20), "autoregressive"),
     "iresnet": partial(iresnet, num_blocks=2, hidden=(16,)),
     "resflow": partial(resflow, num_blocks=2, hidden=(16,)),
     "ffjord": partial(ffjord, hidden=(16, 16), atol=1e-6, rtol=1e-6),

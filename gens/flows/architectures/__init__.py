@@ -2,14 +2,7 @@
 of transforms to the data (what ``model.transform`` configs point at)."""
 
 from gens.flows.architectures.autoregressive import iaf, layer_orders, made, maf
-from gens.flows.architectures.elementwise import (
-    cubic_spline_flow,
-    elementwise_flow,
-    naf,
-    nsf,
-    sos,
-    umnn,
-)
+from gens.flows.architectures.elementwise import elementwise_flow
 from gens.flows.architectures.ffjord import ffjord
 from gens.flows.architectures.glow import glow
 from gens.flows.architectures.nice import nice
@@ -18,7 +11,6 @@ from gens.flows.architectures.residual import iresnet, resflow, residual_flow
 from gens.flows.architectures.vi import planar_flow, radial_flow, sylvester_flow
 
 __all__ = [
-    "cubic_spline_flow",
     "elementwise_flow",
     "ffjord",
     "glow",
@@ -27,15 +19,11 @@ __all__ = [
     "layer_orders",
     "made",
     "maf",
-    "naf",
     "nice",
-    "nsf",
     "planar_flow",
     "radial_flow",
     "realnvp",
-    "sos",
     "resflow",
     "residual_flow",
     "sylvester_flow",
-    "umnn",
 ]
