@@ -8,7 +8,7 @@ and the final sample grid from the fixed evaluation noise. Writes
 ``docs/benchmarks/image_gans.md`` and one PNG per model next to it (``--out`` names their
 folder). Regenerate with::
 
-    python -m benchmarks.image_gans            # ~1.5 CPU-minutes per model
+    python -m benchmarks.image_gans            # the card's 3 CPU-minutes per model
     python -m benchmarks.image_gans --cpu-minutes 0.3 --models dcgan began  # -> logs/benchmarks/
 """
 
@@ -21,7 +21,7 @@ import pytorch_lightning as pl
 import torch
 
 from benchmarks import common
-from benchmarks.zoo_rows import KINDS
+from benchmarks.zoo_rows import KINDS, ROWS
 from gens.train import build
 from gens.utils.plots import save_image_grid
 
@@ -57,7 +57,9 @@ class CPUBudget(pl.Callback):
 
 
 def run(name: str, cpu_seconds: float, out_dir: Path, seed: int) -> dict:
-    overrides = VARIANTS.get(name, [f"model={name}"]) + ["data=digits", f"seed={seed}"]
+    # a card row's own overrides (BEGAN's narrower nets) come along: the grids are the card's
+    row = VARIANTS.get(name, [f"model={name}", *(ROWS[name].extra if name in ROWS else ())])
+    overrides = [*row, "data=digits", f"seed={seed}"]
     cfg = common.compose(overrides)
     pl.seed_everything(seed, verbose=False)
     dm, model = build(cfg)
@@ -115,9 +117,10 @@ def render(rows: list[dict], args) -> str:
         "# Image GANs on digits: time per generator step at a fixed CPU budget",
         "",
         common.regenerate("benchmarks.image_gans", args.argv) + ". Each model trains with its "
-        "default config on `data=digits` (32x32, batch 64) on one CPU thread until its training "
-        f"batches have used {args.cpu_minutes:g} CPU-minutes (the report card's budget for "
-        f"image GANs is {CARD_MINUTES:g}: these grids are what [the card](../zoo.md) scores). "
+        "config and its card row's overrides (listed) on `data=digits` (32x32, batch 64) on one "
+        f"CPU thread until its training batches have used {args.cpu_minutes:g} CPU-minutes "
+        f"(the report card's budget for image GANs is {CARD_MINUTES:g}: these grids are "
+        "what [the card](../zoo.md) scores). "
         f"Load average {common.load_average()} at the end.",
         "A generator step includes its `n_critic` discriminator steps. Samples: the 64 fixed "
         "evaluation latents.",
