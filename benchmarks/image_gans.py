@@ -1,6 +1,6 @@
 """Benchmark the image GANs on the embedded digits set at the report card's CPU budget.
 
-For each ``model=`` config (the defaults, on ``data=digits`` at 32x32, batch 64) train on one
+For each ``model=`` config (on ``data=digits`` at 32x32 with its card row's settings) train on one
 CPU thread until the training batches have used ``--cpu-minutes`` of CPU time (default: the
 report card's budget for image GANs, ``benchmarks.zoo_rows.KINDS``), then record the generator
 steps reached, the CPU time per generator step (including its n_critic discriminator steps)
@@ -21,7 +21,7 @@ import pytorch_lightning as pl
 import torch
 
 from benchmarks import common
-from benchmarks.zoo_rows import KINDS, ROWS
+from benchmarks.zoo_rows import KINDS, settings
 from gens.train import build
 from gens.utils.plots import save_image_grid
 
@@ -57,8 +57,11 @@ class CPUBudget(pl.Callback):
 
 
 def run(name: str, cpu_seconds: float, out_dir: Path, seed: int) -> dict:
-    # a card row's own overrides (BEGAN's narrower nets) come along: the grids are the card's
-    row = VARIANTS.get(name, [f"model={name}", *(ROWS[name].extra if name in ROWS else ())])
+    # a card row's settings (its batch, BEGAN's narrower nets) come along: the grids are the card's
+    if name in VARIANTS:
+        row = [*VARIANTS[name], *KINDS["digits_gan"].overrides]
+    else:
+        row = [f"model={name}", *settings(name)]
     overrides = [*row, "data=digits", f"seed={seed}"]
     cfg = common.compose(overrides)
     pl.seed_everything(seed, verbose=False)
@@ -117,7 +120,8 @@ def render(rows: list[dict], args) -> str:
         "# Image GANs on digits: time per generator step at a fixed CPU budget",
         "",
         common.regenerate("benchmarks.image_gans", args.argv) + ". Each model trains with its "
-        "config and its card row's overrides (listed) on `data=digits` (32x32, batch 64) on one "
+        "config and its card row's overrides (listed: the card's batch of 32, BEGAN's n = 16 "
+        "and batch 16) on `data=digits` (32x32) on one "
         f"CPU thread until its training batches have used {args.cpu_minutes:g} CPU-minutes "
         f"(the report card's budget for image GANs is {CARD_MINUTES:g}: these grids are "
         "what [the card](../zoo.md) scores). "

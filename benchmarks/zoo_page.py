@@ -235,7 +235,8 @@ def render(results: dict[str, dict], rows: list[str], args, wall: float | None) 
     for k in kinds:
         names = [r for r in rows if ROWS[r].kind == k]
         lengths = ", ".join(f"{r} {' '.join(ROWS[r].length)}" for r in names)
-        budget_rows.append([KINDS[k].title, f"{KINDS[k].budget_min:g}", lengths])
+        title = KINDS[k].title + "".join(f" `{o}`" for o in KINDS[k].overrides)
+        budget_rows.append([title, f"{KINDS[k].budget_min:g}", lengths])
     lines += [*common.table(["kind", "CPU-min per run", "length of each row"], budget_rows), ""]
     short = [r for r in rows if len(results[r]["seeds"]) < args.seeds]
     if short:

@@ -65,8 +65,8 @@ def test_quick_run_of_one_row_writes_page_results_and_thumbnail(tmp_path):
 
 
 def test_a_row_of_every_kind_composes_with_the_harness_overrides(tmp_path):
-    """What the harness hands train.py composes, for the first row of every kind and every
-    recipe row (the quick run above, which runs one row for real, is in the slow suite)."""
+    """What the harness hands train.py composes, for the first row of every kind, BEGAN and
+    every recipe row (the quick run above, which runs one row for real, is in the slow suite)."""
     from omegaconf import OmegaConf
 
     from tests.conftest import compose_cfg
@@ -75,8 +75,20 @@ def test_a_row_of_every_kind_composes_with_the_harness_overrides(tmp_path):
     for name, row in ROWS.items():
         first.setdefault(row.kind, name)
     assert set(first) == set(KINDS)
-    rows = [*first.values(), *(r for r in ROWS if r.endswith("_r1_cosine"))]
+    # and BEGAN, whose own batch replaces its kind's
+    rows = [*first.values(), "began", *(r for r in ROWS if r.endswith("_r1_cosine"))]
     for row in rows:
         cfg = compose_cfg(zoo.job_overrides(row, 0, quick=False), tmp_path / row, tiny=False)
         assert OmegaConf.select(cfg, "callbacks.step_clock._target_") == zoo.CLOCK.split("=")[1]
         assert cfg.model._target_ and cfg.data._target_, row
+
+
+def test_a_kind_sets_its_rows_and_a_row_setting_wins_over_its_kind():
+    from benchmarks.zoo_rows import row_overrides
+
+    assert "data.batch_size=32" in KINDS["digits_gan"].overrides
+    assert "data.batch_size=32" in row_overrides("dcgan", 0)
+    # BEGAN runs the paper's batch of 16: the kind's 32 must not reach Hydra as a second value
+    began = [o for o in row_overrides("began", 0) if o.startswith("data.batch_size=")]
+    assert began == ["data.batch_size=16"]
+    assert not any(o.startswith("data.batch_size=") for o in row_overrides("gan", 0))
