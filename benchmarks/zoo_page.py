@@ -140,11 +140,12 @@ def _remedies(results: dict[str, dict], rows: list[str]) -> list[str]:
         "Each recipe is the paper row with the default's cures for a short run: lazy R1 "
         "(gamma 0.1 every 16 D steps), cosine decay and lr 6e-4, D on raw coordinates. "
         "PacGAN4's recipe also takes the paper's batch of 100 packs, passes each sample "
-        "through one layer shared by the pack before the packed layers, and uses the "
-        "default's narrow networks; ALI/BiGAN's gives x and z pathways of their own in D "
-        "(ALI's discriminator) on the narrow networks; minibatch discrimination's is Karras "
-        "et al.'s simplified form, the minibatch standard deviation (each config's header "
-        "says why). Pick one with "
+        "through one layer shared by the pack before the packed layers, uses the default's "
+        "narrow networks and gives D 4x G's lr (two time scales: the packed D is the slow "
+        "player); ALI/BiGAN's gives x and z pathways of their own in D (ALI's discriminator) "
+        "on the narrow networks and D twice the lr of G and E; minibatch discrimination's is "
+        "Karras et al.'s simplified form, the minibatch standard deviation, at lr 1e-3 (each "
+        "config's header says why). Pick one with "
         "`python train.py experiment=<recipe> data=grid25` (or `data=ring8`). Targets: "
         "high quality above 3x uniform noise's; modes above plain GAN's at the same budget "
         "(or all of them).",
@@ -206,14 +207,16 @@ def _remedies(results: dict[str, dict], rows: list[str]) -> list[str]:
 
 def _argv(argv: list[str]) -> list[str]:
     """The arguments that change what is measured (no --reuse, --render-only, --publish,
-    --note)."""
+    --note, nor where the runs are stored)."""
     out, skip = [], False
     for a in argv:
         if skip:
             skip = False
-        elif a == "--note":
+        elif a in ("--note", "--runs-dir"):
             skip = True
-        elif a not in ("--reuse", "--render-only", "--publish") and not a.startswith("--note="):
+        elif a not in ("--reuse", "--render-only", "--publish") and not a.startswith(
+            ("--note=", "--runs-dir=")
+        ):
             out.append(a)
     return out
 
