@@ -21,7 +21,7 @@ import pytorch_lightning as pl
 import torch
 
 from benchmarks import common
-from benchmarks.zoo_rows import KINDS, settings
+from benchmarks.zoo_rows import KINDS, settings, with_kind
 from gens.train import build
 from gens.utils.plots import save_image_grid
 
@@ -59,7 +59,7 @@ class CPUBudget(pl.Callback):
 def run(name: str, cpu_seconds: float, out_dir: Path, seed: int) -> dict:
     # a card row's settings (its batch, BEGAN's narrower nets) come along: the grids are the card's
     if name in VARIANTS:
-        row = [*VARIANTS[name], *KINDS["digits_gan"].overrides]
+        row = with_kind("digits_gan", VARIANTS[name])
     else:
         row = [f"model={name}", *settings(name)]
     overrides = [*row, "data=digits", f"seed={seed}"]
@@ -120,8 +120,7 @@ def render(rows: list[dict], args) -> str:
         "# Image GANs on digits: time per generator step at a fixed CPU budget",
         "",
         common.regenerate("benchmarks.image_gans", args.argv) + ". Each model trains with its "
-        "config and its card row's overrides (listed: the card's batch of 32, BEGAN's n = 16 "
-        "and batch 16) on `data=digits` (32x32) on one "
+        "config and its card row's overrides (listed) on `data=digits` (32x32) on one "
         f"CPU thread until its training batches have used {args.cpu_minutes:g} CPU-minutes "
         f"(the report card's budget for image GANs is {CARD_MINUTES:g}: these grids are "
         "what [the card](../zoo.md) scores). "
