@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -25,6 +26,51 @@ def pytest_configure(config):
     import torch
 
     torch.set_num_threads(1)
+    _keep_parsed_config_files()
+
+
+def _keep_parsed_config_files() -> None:
+    """Parse each YAML config file once per test process, not once per composition.
+
+    Hydra reads and parses about 30 files for every composition and the suite composes more
+    than 1,000 times. Hydra already keeps a parsed file for the lookups of one composition
+    (its ``CachingConfigRepository``); this keeps it for the whole process, keyed by the
+    search path, so a test with its own config directory still reads its own files. The
+    defaults-list lookups only read a kept file; the one lookup that merges it gets a copy,
+    because a merge may write into a node it took whole (a list).
+    ``test_parsed_config_files_are_shared_and_compose_the_same`` checks the results are equal.
+    If Hydra's internals move, compositions simply parse every time again.
+    """
+    try:
+        from hydra._internal import config_loader_impl
+        from hydra._internal.config_repository import CachingConfigRepository
+    except ImportError:
+        return
+    loader = config_loader_impl.ConfigLoaderImpl
+    if getattr(config_loader_impl.CachingConfigRepository, "shared", None) is not None:
+        return
+    if not hasattr(loader, "_load_single_config"):
+        return
+    parsed: dict = {}
+
+    class SharedCachingConfigRepository(CachingConfigRepository):
+        shared = parsed
+
+        def load_config(self, config_path):
+            key = (tuple(s.full_path() for s in self.get_sources()), config_path)
+            if key not in parsed:
+                parsed[key] = self.delegate.load_config(config_path=config_path)
+            return parsed[key]
+
+    load_single = loader._load_single_config
+
+    def load_single_copy(self, default, repo):
+        result = copy.copy(load_single(self, default, repo))
+        result.config = copy.deepcopy(result.config)
+        return result
+
+    config_loader_impl.CachingConfigRepository = SharedCachingConfigRepository
+    loader._load_single_config = load_single_copy
 
 
 # Overrides that make any config run in seconds on CPU.

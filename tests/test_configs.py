@@ -6,8 +6,10 @@ from pathlib import Path
 
 import hydra
 import pytest
+from omegaconf import OmegaConf
 
 from gens.train import build
+from tests.conftest import compose_cfg
 
 ROOT = Path(__file__).resolve().parents[1] / "configs"
 
@@ -74,3 +76,25 @@ def test_a_sample_based_model_refuses_an_energy_target(cfg_factory):
     cfg = cfg_factory(["model=gan", "data=energy_u1"])
     with pytest.raises(IncompatibleDataError, match="energy"):
         train(cfg)
+
+
+def test_parsed_config_files_are_shared_and_compose_the_same(tmp_path, monkeypatch):
+    """The test processes keep each parsed config file (see ``conftest``): compositions read
+    through it equal Hydra's own, file by file re-parsed ones."""
+    from hydra._internal import config_loader_impl
+    from hydra._internal.config_repository import CachingConfigRepository
+
+    shared = config_loader_impl.CachingConfigRepository
+    assert shared is not CachingConfigRepository
+    cases = [
+        ["model=gan", "data=ring8"],
+        ["model=dcgan", "data=digits", "trainer.max_epochs=3"],
+        ["model=glow", "data=moons", "callbacks=none", "debug=limit"],
+        ["experiment=wgan_gp_cifar10"],
+        ["model=planar", "data=energy_u1", "logger=wandb"],
+    ]
+    kept = [OmegaConf.to_yaml(compose_cfg(c, tmp_path / "run", tiny=False)) for c in cases]
+    assert any(path == "model/glow" for _, path in shared.shared)
+    monkeypatch.setattr(config_loader_impl, "CachingConfigRepository", CachingConfigRepository)
+    parsed = [OmegaConf.to_yaml(compose_cfg(c, tmp_path / "run", tiny=False)) for c in cases]
+    assert kept == parsed
