@@ -66,8 +66,8 @@ PAPER = {
         "celeba",
         {
             "data.batch_size": 16,
-            "model.gamma": 0.5,
-            "model.lambda_k": 0.001,
+            "model.equilibrium.gamma": 0.5,
+            "model.equilibrium.lambda_k": 0.001,
             "model.latent_dim": 64,
             "model.discriminator.hidden_dim": 64,
             "model.optimizer_g.lr": 1e-4,

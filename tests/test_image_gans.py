@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from gens.gan import BEGAN, LSGAN, WGAN
-from gens.gan.began import update_k
+from gens.gan.began import Equilibrium, update_k
 from gens.gan.losses import d_least_squares, g_least_squares
 from gens.nets import BEGANDiscriminator, BEGANGenerator, DCGANDiscriminator, DCGANGenerator
 from gens.sampling import GeneratorSampler
@@ -142,7 +142,7 @@ def test_began_k_update_rule_and_clipping():
 
 def test_began_objectives_follow_the_paper():
     torch.manual_seed(0)
-    m = _tiny(BEGAN, gamma=0.7, lambda_k=0.01, k_init=0.3)
+    m = _tiny(BEGAN, equilibrium=Equilibrium(gamma=0.7, lambda_k=0.01, k_init=0.3))
     x = torch.rand(6, 1, 16, 16) * 2 - 1
     l_direct = (x - m.discriminator(x)).abs().mean()
     assert m.recon_loss(x).item() == pytest.approx(l_direct.item(), rel=1e-6)
@@ -153,20 +153,28 @@ def test_began_objectives_follow_the_paper():
     assert m.k == pytest.approx(expect_k, rel=1e-6)
     m_global = logs["l_real"] + (0.7 * logs["l_real"] - loss_g).abs()
     assert glogs["m_global"].item() == pytest.approx(m_global.item(), rel=1e-6)
-    for bad in ({"gamma": 0.0}, {"k_init": 2.0}, {"loss": {"d": "hinge", "g": "hinge"}}):
+    for bad in ({"gamma": 0.0}, {"k_init": 2.0}, {"lambda_k": -1.0}):
+        with pytest.raises(ConfigError, match="model.equilibrium"):
+            Equilibrium(**bad)
+    for bad in ({"eta": 0.0}, {"loss": {"d": "hinge", "g": "hinge"}}):
         with pytest.raises(ConfigError):
             _tiny(BEGAN, **bad)
 
 
 def test_began_k_survives_checkpoint_and_resume(cfg_factory):
-    cfg = cfg_factory([*small("began"), "model.lambda_k=0.05"])
+    cfg = cfg_factory([*small("began"), "model.equilibrium.lambda_k=0.05"])
     train(cfg)
     ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
     k_saved = read_checkpoint(ckpt)["gens"]["extra"]["k"]
     assert 0.0 < k_saved <= 1.0  # lambda_k=0.05 moves k away from 0 within 4 steps
     assert load_model(ckpt).k == pytest.approx(k_saved)
     cfg2 = cfg_factory(
-        [*small("began"), "model.lambda_k=0.0", f"ckpt_path={ckpt}", "trainer.max_epochs=2"],
+        [
+            *small("began"),
+            "model.equilibrium.lambda_k=0.0",
+            f"ckpt_path={ckpt}",
+            "trainer.max_epochs=2",
+        ],
         sub="resume",
     )
     train(cfg2)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 
+from gens.callbacks.sample_scores import SampleScores
 from gens.metrics.extractors import choose_extractor, load_extractor
 from gens.metrics.real_stats import dataset_key
 
@@ -35,23 +35,17 @@ def conditional_accuracy(model, classifier, n: int, seed: int, batch_size: int =
     return hits / n
 
 
-class ConditionalAccuracy(pl.Callback):
+class ConditionalAccuracy(SampleScores):
     """Args:
     n_val: samples after each validation (0: off); n_test: at test.
-    seed: sampling seed (test uses ``seed + 1``).
     classifier_dir: extra directory searched for ``<data set>_classifier.pt``.
+    Other arguments as ``SampleScores`` (``seed``, ``batch_size``).
     """
 
     def __init__(
-        self,
-        n_val: int = 0,
-        n_test: int = 1000,
-        seed: int = 0,
-        classifier_dir: str | None = None,
-        batch_size: int = 500,
+        self, n_val: int = 0, n_test: int = 1000, classifier_dir: str | None = None, **kwargs
     ):
-        self.n = {"val": int(n_val), "test": int(n_test)}
-        self.seed, self.batch_size = int(seed), max(1, int(batch_size))
+        super().__init__(n_val, n_test, **kwargs)
         self.classifier_dir = classifier_dir
         self.classifier = None
 
@@ -68,16 +62,9 @@ class ConditionalAccuracy(pl.Callback):
         if classifier.num_classes == pl_module.num_classes:
             self.classifier = classifier
 
-    def _log(self, trainer, pl_module, split: str) -> None:
-        if self.classifier is None or trainer.sanity_checking or self.n[split] < 1:
-            return
-        seed = self.seed + (split == "test")
+    def applies(self, trainer, pl_module) -> bool:
+        return self.classifier is not None
+
+    def score(self, pl_module, n: int, seed: int) -> dict[str, float]:
         ex = self.classifier.to(pl_module.device)
-        acc = conditional_accuracy(pl_module, ex, self.n[split], seed, self.batch_size)
-        pl_module.log(f"{split}/cond_acc", acc, prog_bar=False)
-
-    def on_validation_epoch_end(self, trainer, pl_module):
-        self._log(trainer, pl_module, "val")
-
-    def on_test_epoch_end(self, trainer, pl_module):
-        self._log(trainer, pl_module, "test")
+        return {"cond_acc": conditional_accuracy(pl_module, ex, n, seed, self.batch_size)}

@@ -12,7 +12,8 @@ M_global = L(x) + |gamma L(x) - L(G(z_G))| is logged (``train/m_global``, ``val/
 Defaults follow the paper: gamma = 0.5, lambda_k = 0.001, eta = 1, Adam lr 1e-4.
 
 Here D and G update in turn on the same batch (D first), and k_t moves after G's step using
-that iteration's L(x) and L(G(z_G)). k_t is saved in checkpoints and averaged across devices.
+that iteration's L(x) and L(G(z_G)), averaged across devices. The controller of k_t is a part of
+its own (``Equilibrium``, ``model.equilibrium``); k_t is saved in checkpoints.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from gens.gan.game import GAN
 from gens.gan.regularizers import Drift, Judged, Regularizer
 from gens.utils.errors import ConfigError
 
-__all__ = ["BEGAN", "update_k"]
+__all__ = ["BEGAN", "Equilibrium", "update_k"]
 
 
 def update_k(k: float, l_real: float, l_fake: float, gamma: float, lambda_k: float) -> float:
@@ -33,25 +34,42 @@ def update_k(k: float, l_real: float, l_fake: float, gamma: float, lambda_k: flo
     return min(max(k + lambda_k * (gamma * l_real - l_fake), 0.0), 1.0)
 
 
-class BEGAN(GAN):
-    """Boundary-equilibrium GAN with an autoencoder discriminator.
+class Equilibrium:
+    """The proportional controller of k_t (Sec. 3.4) and the convergence measure M_global.
 
     Args:
         gamma: diversity ratio in (0, 1]; lower gives sharper, less diverse samples.
         lambda_k: learning rate of k_t.
         k_init: initial k_0 (0 in the paper).
+    """
+
+    def __init__(self, gamma: float = 0.5, lambda_k: float = 0.001, k_init: float = 0.0):
+        if not 0.0 < float(gamma) <= 1.0:
+            raise ConfigError(f"model.equilibrium.gamma must be in (0, 1], got {gamma}")
+        if float(lambda_k) < 0 or not 0.0 <= float(k_init) <= 1.0:
+            raise ConfigError(
+                "need model.equilibrium.lambda_k >= 0 and 0 <= model.equilibrium.k_init <= 1; "
+                f"got {lambda_k} and {k_init}"
+            )
+        self.gamma, self.lambda_k, self.k = float(gamma), float(lambda_k), float(k_init)
+
+    def step(self, l_real: float, l_fake: float) -> float:
+        self.k = update_k(self.k, l_real, l_fake, self.gamma, self.lambda_k)
+        return self.k
+
+    def m_global(self, l_real: torch.Tensor, l_fake: torch.Tensor) -> torch.Tensor:
+        return l_real + (self.gamma * l_real - l_fake).abs()
+
+
+class BEGAN(GAN):
+    """Boundary-equilibrium GAN with an autoencoder discriminator.
+
+    Args:
+        equilibrium: the controller of k_t (default: the paper's gamma 0.5, lambda_k 0.001).
         eta: exponent of the reconstruction loss (1 or 2).
     """
 
-    def __init__(
-        self,
-        *args,
-        gamma: float = 0.5,
-        lambda_k: float = 0.001,
-        k_init: float = 0.0,
-        eta: float = 1.0,
-        **kwargs,
-    ):
+    def __init__(self, *args, equilibrium: Equilibrium | None = None, eta: float = 1.0, **kwargs):
         if kwargs.get("loss") is not None:
             raise ConfigError(
                 "BEGAN's objective is the autoencoder one (L(x) - k_t L(G(z))); "
@@ -62,16 +80,15 @@ class BEGAN(GAN):
         if kwargs.get("n_critic", 1) != 1:
             raise ConfigError("BEGAN updates D and G once per batch; set model.n_critic=1")
         super().__init__(*args, **kwargs)
-        if not 0.0 < float(gamma) <= 1.0:
-            raise ConfigError(f"model.gamma must be in (0, 1], got {gamma}")
-        if float(lambda_k) < 0 or not 0.0 <= float(k_init) <= 1.0 or float(eta) <= 0:
-            raise ConfigError(
-                f"need model.lambda_k >= 0, 0 <= model.k_init <= 1 and model.eta > 0; got "
-                f"{lambda_k}, {k_init}, {eta}"
-            )
-        self.gamma, self.lambda_k, self.eta = float(gamma), float(lambda_k), float(eta)
-        self.k = float(k_init)
+        if float(eta) <= 0:
+            raise ConfigError(f"model.eta must be > 0, got {eta}")
+        self.equilibrium = equilibrium if equilibrium is not None else Equilibrium()
+        self.eta = float(eta)
         self._l_real: torch.Tensor | None = None
+
+    @property
+    def k(self) -> float:
+        return self.equilibrium.k
 
     def check_regularizer(self, name: str, reg: Regularizer) -> None:
         super().check_regularizer(name, reg)
@@ -99,9 +116,8 @@ class BEGAN(GAN):
         l_g = self.recon_loss(self.generator(self.noise(len(real))))
         l_real = self._mean_over_devices(self._l_real)
         l_fake = self._mean_over_devices(l_g.detach())
-        self.k = update_k(self.k, float(l_real), float(l_fake), self.gamma, self.lambda_k)
-        m_global = l_real + (self.gamma * l_real - l_fake).abs()
-        k = torch.tensor(self.k, device=self.device)
+        k = torch.tensor(self.equilibrium.step(float(l_real), float(l_fake)), device=self.device)
+        m_global = self.equilibrium.m_global(l_real, l_fake)
         return l_g, {"g_loss": l_g, "k": k, "m_global": m_global}
 
     def _mean_over_devices(self, value: torch.Tensor) -> torch.Tensor:
@@ -113,7 +129,7 @@ class BEGAN(GAN):
     def eval_losses(self, real, y, generator: torch.Generator) -> dict[str, torch.Tensor]:
         l_real = self.recon_loss(real)
         l_fake = self.recon_loss(self.generator(self.noise(len(real), generator)))
-        m_global = l_real + (self.gamma * l_real - l_fake).abs()
+        m_global = self.equilibrium.m_global(l_real, l_fake)
         return {"l_real": l_real, "l_fake": l_fake, "m_global": m_global}
 
     def extra_state(self) -> dict[str, Any]:
@@ -121,4 +137,4 @@ class BEGAN(GAN):
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         super().load_extra_state(state)
-        self.k = float(state.get("k", self.k))
+        self.equilibrium.k = float(state.get("k", self.k))

@@ -43,9 +43,7 @@ class InfoGAN(GAN):
         self,
         generator,
         discriminator,
-        optimizer_g,
-        optimizer_d,
-        *,
+        *optimizers,
         latent_dim: int | Mapping[str, int] = 62,
         categorical: Sequence[int] = (10,),
         continuous: int = 2,
@@ -86,12 +84,7 @@ class InfoGAN(GAN):
 
         code_dim = sum(self.categorical) + self.continuous
         super().__init__(
-            generator,
-            with_q_head,
-            optimizer_g,
-            optimizer_d,
-            latent_dim=self.noise_dim + code_dim,
-            **kwargs,
+            generator, with_q_head, *optimizers, latent_dim=self.noise_dim + code_dim, **kwargs
         )
         g = torch.Generator().manual_seed(1234)
         self.fixed_z = self.noise(len(self.fixed_z), generator=g)

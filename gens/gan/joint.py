@@ -24,13 +24,7 @@ class JointGAN(GAN):
     """A GAN with a discriminator of (x, z) pairs; unconditional."""
 
     def __init__(
-        self,
-        generator,
-        discriminator,
-        optimizer_g,
-        optimizer_d,
-        joint_embed: Sequence[int] = (),
-        **kwargs,
+        self, generator, discriminator, *optimizers, joint_embed: Sequence[int] = (), **kwargs
     ):
         if kwargs.get("conditional"):
             raise ConfigError(
@@ -50,4 +44,4 @@ class JointGAN(GAN):
                 maxout=net_kwargs.get("maxout", 0),
             )
 
-        super().__init__(generator, joint, optimizer_g, optimizer_d, **kwargs)
+        super().__init__(generator, joint, *optimizers, **kwargs)

@@ -73,21 +73,16 @@ class BEGANDecoder(nn.Module):
 
 
 class BEGANGenerator(nn.Module):
-    """z (+ one-hot label) -> the decoder architecture -> image."""
+    """z (+ one-hot label) -> the decoder architecture -> image; ``decoder`` takes
+    ``BEGANDecoder``'s options (``width``), and its output is tanh unless set."""
 
     def __init__(
-        self,
-        latent_dim: int,
-        data_shape: Sequence[int],
-        num_classes: int | None = None,
-        width: int = 64,
-        output: str = "tanh",
+        self, latent_dim: int, data_shape: Sequence[int], num_classes: int | None = None, **decoder
     ):
         super().__init__()
         self.num_classes = num_classes
-        self.decoder = BEGANDecoder(
-            int(latent_dim) + (num_classes or 0), data_shape, width, output
-        )
+        decoder.setdefault("output", "tanh")
+        self.decoder = BEGANDecoder(int(latent_dim) + (num_classes or 0), data_shape, **decoder)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.decoder(with_label(z, y, self.num_classes))

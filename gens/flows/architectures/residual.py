@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from gens.flows.transforms.actnorm import ActNorm
 from gens.flows.transforms.base import Compose, Transform
@@ -30,7 +31,6 @@ __all__ = ["residual_flow", "iresnet", "resflow"]
 def residual_flow(
     data_shape: Sequence[int],
     num_classes: int | None = None,
-    estimator: str = "roulette",
     num_blocks: int = 8,
     hidden: Sequence[int] = (128, 128),
     channels: int = 64,
@@ -38,43 +38,29 @@ def residual_flow(
     coeff: float = 0.97,
     swish_beta: float = VECTOR_BETA,
     actnorm: bool = True,
-    n_terms: int = 5,
-    p: float = 0.5,
-    n_exact: int = 2,
-    neumann: bool = True,
-    exact_max_dim: int = 16,
     power_tol: float = 1e-4,
     power_max_iter: int = 200,
-    inverse_tol: float = 1e-10,
-    inverse_max_iter: int = 1000,
+    **block: Any,
 ) -> Transform:
     """``num_blocks`` residual blocks per scale (``levels`` scales on images); the spectral norms
     are found by power iteration to ``power_tol``, at most ``power_max_iter`` steps.
     ``swish_beta`` is the initial LipSwish beta of vector branches (image branches start at the
-    reference code's 0.97; ``gens.nets.lipschitz`` says why vectors differ)."""
+    reference code's 0.97; ``gens.nets.lipschitz`` says why vectors differ). The other keywords
+    (the log-det ``estimator`` and its options, the inverse's tolerance) are ``ResidualBlock``'s,
+    with its defaults."""
     if num_classes:
         raise ConfigError("residual flows here are unconditional; set model.conditional=false")
     check_coeff(coeff)
     if int(num_blocks) < 1:
         raise ConfigError(f"num_blocks must be >= 1, got {num_blocks}")
     shape = tuple(int(s) for s in data_shape)
-    block_kw = dict(
-        estimator=estimator,
-        n_terms=n_terms,
-        p=p,
-        n_exact=n_exact,
-        neumann=neumann,
-        exact_max_dim=exact_max_dim,
-        tol=inverse_tol,
-        max_iter=inverse_max_iter,
-    )
 
     def stack(branch, c: int) -> list[Transform]:
         out: list[Transform] = []
         for _ in range(int(num_blocks)):
             if actnorm:
                 out.append(ActNorm(c))
-            out.append(ResidualBlock(branch(), **block_kw))
+            out.append(ResidualBlock(branch(), **block))
         return out
 
     if len(shape) == 1:

@@ -23,9 +23,7 @@ import math
 
 import torch
 
-from gens.flows.transforms.rq_spline import _gather, _positions
-from gens.flows.transforms.transformer import Transformer
-from gens.utils.errors import ConfigError
+from gens.flows.transforms.rq_spline import BinnedSpline, _gather, _positions
 
 __all__ = ["CubicSpline"]
 
@@ -65,26 +63,13 @@ def _cubic_root_in_bin(a, b, c, e, w):
     return u
 
 
-class CubicSpline(Transformer):
+class CubicSpline(BinnedSpline):
     """Monotone cubic spline transformer: K widths, K heights, 2 end derivatives (P = 2K + 2)."""
 
-    def __init__(
-        self,
-        bins: int = 8,
-        bound: float = 5.0,
-        min_width: float = 1e-3,
-        min_height: float = 1e-3,
-    ):
-        super().__init__()
-        if bound <= 0:
-            raise ConfigError(f"spline bound must be > 0, got {bound}")
-        if int(bins) < 2 or min(min_width, min_height) * int(bins) >= 1:
-            raise ConfigError(
-                f"a cubic spline needs bins >= 2 and min sizes < 1/bins; got {bins}, "
-                f"{min_width}, {min_height}"
-            )
-        self.bins, self.bound = int(bins), float(bound)
-        self.mins = (float(min_width), float(min_height))
+    min_bins = 2
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.num_params = 2 * self.bins + 2
 
     def knots(self, params: torch.Tensor):

@@ -3,10 +3,11 @@ Flows).
 
 ``f(x) = x + g(x)`` is invertible when Lip(g) < 1 (Banach's fixed-point theorem), which the
 branch ``g`` guarantees through its softly normalized layers (``gens.nets.lipschitz``). The
-inverse is the fixed-point iteration ``x <- y - g(x)``, stopped when the step is below ``tol``
-(relative to float resolution) or after ``max_iter`` steps. log|det(I + J_g)| comes from
-``logdet_estimators``: the truncated series (i-ResNet), the Russian-roulette series (Residual
-Flows), or, in evaluation up to ``exact_max_dim`` features, exactly.
+inverse is the fixed-point iteration ``x <- y - g(x)``, stopped when the step is below
+``inverse_tol`` (relative to float resolution) or after ``inverse_max_iter`` steps.
+log|det(I + J_g)| comes from ``logdet_estimators``: the truncated series (i-ResNet), the
+Russian-roulette series (Residual Flows), or, in evaluation up to ``exact_max_dim`` features,
+exactly.
 
 Example::
 
@@ -43,7 +44,7 @@ class ResidualBlock(Transform):
         p, n_exact: the roulette's geometric parameter and its always-computed first terms.
         neumann: the constant-memory Neumann-series gradient.
         exact_max_dim: in evaluation, the exact log-det up to this many features.
-        tol, max_iter: the fixed-point inverse.
+        inverse_tol, inverse_max_iter: the fixed-point inverse.
         eval_seed: the seed of the estimator's noise in evaluation above ``exact_max_dim``.
     """
 
@@ -56,8 +57,8 @@ class ResidualBlock(Transform):
         n_exact: int = 2,
         neumann: bool = True,
         exact_max_dim: int = 16,
-        tol: float = 1e-10,
-        max_iter: int = 1000,
+        inverse_tol: float = 1e-10,
+        inverse_max_iter: int = 1000,
         eval_seed: int = 0,
     ):
         super().__init__()
@@ -70,7 +71,7 @@ class ResidualBlock(Transform):
         self.g, self.estimator = g, estimator
         self.n_terms, self.p, self.n_exact = int(n_terms), float(p), int(n_exact)
         self.neumann, self.exact_max_dim = bool(neumann), int(exact_max_dim)
-        self.tol, self.max_iter = float(tol), int(max_iter)
+        self.tol, self.max_iter = float(inverse_tol), int(inverse_max_iter)
         self.eval_seed = int(eval_seed)
 
     def _branch_and_logdet(self, x: torch.Tensor):
@@ -119,7 +120,7 @@ class ResidualBlock(Transform):
             else:
                 warnings.warn(
                     f"residual block inverse did not converge in {self.max_iter} steps "
-                    f"(last step {float(step.abs().max()):.2e}); raise max_iter",
+                    f"(last step {float(step.abs().max()):.2e}); raise inverse_max_iter",
                     stacklevel=2,
                 )
         if torch.is_grad_enabled():

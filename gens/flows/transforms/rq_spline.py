@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from gens.flows.transforms.transformer import Transformer
 from gens.utils.errors import ConfigError
 
-__all__ = ["RQSpline", "rq_knots", "rq_spline"]
+__all__ = ["BinnedSpline", "RQSpline", "rq_knots", "rq_spline"]
 
 
 def _softmax(raw: torch.Tensor) -> torch.Tensor:
@@ -107,32 +107,40 @@ def rq_spline(x, xk, yk, dk, inverse: bool = False):
     return torch.where(inside, out, x), torch.where(inside, logd, torch.zeros_like(logd))
 
 
-class RQSpline(Transformer):
+class BinnedSpline(Transformer):
+    """A spline on ``[-bound, bound]`` (the identity outside) with ``bins`` bins, each at least
+    ``min_width`` wide and ``min_height`` high as fractions of the interval."""
+
+    min_bins = 1
+
+    def __init__(
+        self, bins: int = 8, bound: float = 5.0, min_width: float = 1e-3, min_height: float = 1e-3
+    ):
+        super().__init__()
+        name = type(self).__name__
+        if bound <= 0:
+            raise ConfigError(f"{name}: the spline bound must be > 0, got {bound}")
+        if int(bins) < self.min_bins:
+            raise ConfigError(f"{name} needs bins >= {self.min_bins}, got {bins}")
+        if min(min_width, min_height) * int(bins) >= 1 or min(min_width, min_height) < 0:
+            raise ConfigError(
+                f"{name}: min_width and min_height must be in [0, 1/bins), got {min_width}, "
+                f"{min_height}"
+            )
+        self.bins, self.bound = int(bins), float(bound)
+        self.mins: tuple[float, ...] = (float(min_width), float(min_height))
+
+
+class RQSpline(BinnedSpline):
     """Rational-quadratic spline transformer with ``bins`` bins on ``[-bound, bound]``.
 
     Parameters per variable: K widths, K heights, K - 1 inner derivatives (P = 3K - 1)."""
 
-    def __init__(
-        self,
-        bins: int = 8,
-        bound: float = 5.0,
-        min_width: float = 1e-3,
-        min_height: float = 1e-3,
-        min_derivative: float = 1e-3,
-    ):
-        super().__init__()
-        if bound <= 0:
-            raise ConfigError(f"spline bound must be > 0, got {bound}")
-        if int(bins) < 1:
-            raise ConfigError(f"spline bins must be >= 1, got {bins}")
-        if min(min_width, min_height) * int(bins) >= 1 or min(min_width, min_height) < 0:
-            raise ConfigError(
-                f"min_width and min_height must be in [0, 1/bins), got {min_width}, {min_height}"
-            )
+    def __init__(self, *args, min_derivative: float = 1e-3, **kwargs):
+        super().__init__(*args, **kwargs)
         if not 0 <= min_derivative < 1:
             raise ConfigError(f"min_derivative must be in [0, 1), got {min_derivative}")
-        self.bins, self.bound = int(bins), float(bound)
-        self.mins = (float(min_width), float(min_height), float(min_derivative))
+        self.mins = (*self.mins, float(min_derivative))
         self.num_params = 3 * self.bins - 1
 
     def knots(self, params: torch.Tensor):
