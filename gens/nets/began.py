@@ -49,8 +49,8 @@ class BEGANEncoder(nn.Module):
 class BEGANDecoder(nn.Module):
     def __init__(
         self,
-        hidden_dim: int,
         data_shape: Sequence[int],
+        hidden_dim: int = 64,
         width: int = 64,
         output: str = "none",
     ):
@@ -82,25 +82,21 @@ class BEGANGenerator(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         decoder.setdefault("output", "tanh")
-        self.decoder = BEGANDecoder(int(latent_dim) + (num_classes or 0), data_shape, **decoder)
+        hidden_dim = int(latent_dim) + (num_classes or 0)
+        self.decoder = BEGANDecoder(data_shape, hidden_dim, **decoder)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.decoder(with_label(z, y, self.num_classes))
 
 
 class BEGANDiscriminator(nn.Module):
-    """The autoencoder D: ``forward(x)`` returns the reconstruction of ``x``."""
+    """The autoencoder D: ``forward(x)`` returns the reconstruction of ``x``. ``sizes`` (the
+    embedding's ``hidden_dim``, the filters ``width``) go to both its encoder and decoder."""
 
-    def __init__(
-        self,
-        data_shape: Sequence[int],
-        num_classes: int | None = None,
-        hidden_dim: int = 64,
-        width: int = 64,
-    ):
+    def __init__(self, data_shape: Sequence[int], num_classes: int | None = None, **sizes):
         super().__init__()
-        self.encoder = BEGANEncoder(data_shape, hidden_dim, width)
-        self.decoder = BEGANDecoder(hidden_dim, data_shape, width, output="none")
+        self.encoder = BEGANEncoder(data_shape, **sizes)
+        self.decoder = BEGANDecoder(data_shape=data_shape, output="none", **sizes)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.decoder(self.encoder(x))
