@@ -61,9 +61,10 @@ def test_each_regularizer_is_applied_or_refused(cfg_factory, model, reg):
             build(cfg)
         assert "\n" not in str(err.value)
         return
-    _, gan = build(cfg)
+    dm, gan = build(cfg)
     part = gan.regularizers[reg]
-    real, y = next(iter(_loader(cfg)))
+    dm.setup("fit")
+    real, y = next(iter(dm.train_dataloader()))
     torch.manual_seed(0)
     if part.player == "d":
         loss, logs, judged = gan.d_objective(real, y if gan.conditional else None)
@@ -84,12 +85,6 @@ def test_each_regularizer_is_applied_or_refused(cfg_factory, model, reg):
     assert any(g is not None and g.abs().sum() > 0 for g in grads)
     double = any(r.input_gradients for r in gan.regularizers.values())
     assert gan.double_backward_networks == (("discriminator",) if double else ())
-
-
-def _loader(cfg):
-    dm = build(cfg)[0]
-    dm.setup("fit")
-    return dm.train_dataloader()
 
 
 @pytest.mark.parametrize("model", GANS)

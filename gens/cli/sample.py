@@ -14,11 +14,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from gens.cli.common import app, integer, number, required
-from gens.utils.checkpoint import fit_sampler, load_model
 from gens.utils.errors import ConfigError
-from gens.utils.io import atomic_write_bytes
-from gens.utils.plots import save_image_grid, save_samples_figure
-from gens.utils.sampling import draw
 
 __all__ = ["sample", "main"]
 
@@ -41,6 +37,8 @@ def save_class_rows(x, y, num_classes: int, grid: int, png: Path) -> None:
     """An image grid with one class per row, ``grid // num_classes`` samples each."""
     import torch
 
+    from gens.utils.plots import save_image_grid
+
     per = max(1, grid // num_classes)
     rows = [torch.nonzero(y == c).flatten()[:per] for c in range(num_classes)]
     per = min(per, min(len(r) for r in rows))
@@ -49,6 +47,12 @@ def save_class_rows(x, y, num_classes: int, grid: int, png: Path) -> None:
 
 def sample(cfg: DictConfig) -> Path:
     check(cfg)
+    # torch and Lightning load after the checks: a mistyped option fails in a second, not ten
+    from gens.utils.checkpoint import fit_sampler, load_model
+    from gens.utils.io import atomic_write_bytes
+    from gens.utils.plots import save_samples_figure
+    from gens.utils.sampling import draw
+
     out = Path(str(cfg.out))
     model = load_model(cfg.ckpt_path)
     if fit_sampler(model):  # e.g. rejection sampling, fitted to these weights on the run's data
