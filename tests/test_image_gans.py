@@ -156,6 +156,11 @@ def test_began_objectives_follow_the_paper():
     for bad in ({"gamma": 0.0}, {"k_init": 2.0}, {"lambda_k": -1.0}):
         with pytest.raises(ConfigError, match="model.equilibrium"):
             Equilibrium(**bad)
+    # flat options (checkpoints written before model.equilibrium) build the same controller
+    flat = _tiny(BEGAN, gamma=0.7, lambda_k=0.01, k_init=0.3).equilibrium
+    assert (flat.gamma, flat.lambda_k, flat.k) == (0.7, 0.01, 0.3)
+    with pytest.raises(ConfigError, match="inside model.equilibrium"):
+        _tiny(BEGAN, equilibrium=Equilibrium(), gamma=0.7)
     for bad in ({"eta": 0.0}, {"loss": {"d": "hinge", "g": "hinge"}}):
         with pytest.raises(ConfigError):
             _tiny(BEGAN, **bad)

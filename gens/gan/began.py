@@ -79,10 +79,14 @@ class BEGAN(GAN):
             raise ConfigError("BEGAN is unconditional here; set model.conditional=false")
         if kwargs.get("n_critic", 1) != 1:
             raise ConfigError("BEGAN updates D and G once per batch; set model.n_critic=1")
+        # the controller's options given flat, as in checkpoints written before it was a part
+        flat = {k: kwargs.pop(k) for k in ("gamma", "lambda_k", "k_init") if k in kwargs}
+        if flat and equilibrium is not None:
+            raise ConfigError(f"give {sorted(flat)} inside model.equilibrium, not beside it")
         super().__init__(*args, **kwargs)
         if float(eta) <= 0:
             raise ConfigError(f"model.eta must be > 0, got {eta}")
-        self.equilibrium = equilibrium if equilibrium is not None else Equilibrium()
+        self.equilibrium = equilibrium if equilibrium is not None else Equilibrium(**flat)
         self.eta = float(eta)
         self._l_real: torch.Tensor | None = None
 
