@@ -84,11 +84,13 @@ def test_a_row_of_every_kind_composes_with_the_harness_overrides(tmp_path):
 
 
 def test_a_kind_sets_its_rows_and_a_row_setting_wins_over_its_kind():
-    from benchmarks.zoo_rows import row_overrides
+    from benchmarks.zoo_rows import row_overrides, with_kind
 
-    assert "data.batch_size=32" in KINDS["digits_gan"].overrides
-    assert "data.batch_size=32" in row_overrides("dcgan", 0)
-    # BEGAN runs the paper's batch of 16: the kind's 32 must not reach Hydra as a second value
+    assert "data.batch_size=16" in KINDS["digits_gan"].overrides
+    assert "data.batch_size=16" in row_overrides("dcgan", 0)
+    # a row's own value replaces the kind's: Hydra refuses a key given twice
+    own = with_kind("digits_gan", ["data.batch_size=64", "model.latent_dim=8"])
+    assert [o for o in own if o.startswith("data.batch_size=")] == ["data.batch_size=64"]
     began = [o for o in row_overrides("began", 0) if o.startswith("data.batch_size=")]
     assert began == ["data.batch_size=16"]
     assert not any(o.startswith("data.batch_size=") for o in row_overrides("gan", 0))
