@@ -147,13 +147,14 @@ ROWS: dict[str, Row] = {
         "digits",
         "digits_gan",
         _epochs(11),
-        ("model.generator.width=16", "model.discriminator.width=16", "data.batch_size=16"),
+        ("model.generator.width=16", "model.discriminator.width=16"),
         note="its D is an autoencoder at full resolution: at the config's n = 64 filters a "
-        "batch of 64 costs 5.4 CPU-s (the budget would hold 33), so the row runs n = 16 and "
-        "the paper's batch of 16. Its 891 batches are early in BEGAN's game: M_global is still "
-        "falling (seed 0: 0.63 to 0.13) and k_t stays near 0, so D is still learning to "
-        "reconstruct real digits and G draws the blurred mean digit D reconstructs best; 4x the "
-        "paper's lr (4e-4) scores no better (seed 0: FID 123 against 116)",
+        "batch of 64 costs 5.4 CPU-s (the budget would hold 33), so the row runs n = 16 at "
+        "the kind's batch of 16 (the paper's). Its 891 batches are early in BEGAN's game: "
+        "M_global is still falling (seed 0: 0.63 to 0.13) and k_t stays near 0, so D is "
+        "still learning to reconstruct real digits and G draws the blurred mean digit D "
+        "reconstructs best; 4x the paper's lr (4e-4) scores no better (seed 0: FID 123 "
+        "against 116)",
     ),
     "pacdcgan": Row("pacdcgan", "digits", "digits_gan", _epochs(24)),
     # GANs of labels and codes on digits (its 10 classes)
