@@ -14,13 +14,22 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from gens.utils.quiet import NOISE_WARNINGS
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = str(ROOT / "configs")
 
 
 def pytest_configure(config):
     """One torch thread in each process that runs tests; the xdist controller, which runs
-    none, does not import torch at all (seconds of start-up on two cores)."""
+    none, does not import torch at all (seconds of start-up on two cores).
+
+    Tests that drive a Trainer themselves silence the library noise a gens run silences
+    (``gens.utils.quiet``). Under xdist this also keeps the controller light: it imports the
+    module of each reported warning's category, and Lightning's categories import Lightning.
+    """
+    for pattern in NOISE_WARNINGS:
+        config.addinivalue_line("filterwarnings", f"ignore:{pattern}")
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return
     import torch

@@ -1,5 +1,5 @@
-"""The mode-collapse remedies train a few steps on ring8 from their configs, variants included,
-and resume from their own checkpoints."""
+"""The mode-collapse remedies train a few steps on ring8 from their configs, variants included;
+the minibatch discrimination with data-dependent initialization resumes exactly."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gens.train import train
+from tests.helpers.resume import check_exact_resume
 
 CASES = {
     "unrolled_gan": ["model=unrolled_gan", "model.unroll_steps=2"],
@@ -38,19 +39,8 @@ def test_mode_model_on_ring8(cfg_factory, case):
     assert metrics["test/modes"] == saved["test/modes"]
 
 
-@pytest.mark.parametrize("case", ["unrolled_gan", "veegan", "minibatch_disc_init"])
-def test_mode_model_resumes(cfg_factory, case):
-    first = cfg_factory([*CASES[case], "data=ring8", "data.n_train=1000"], sub="a")
-    train(first)
-    ckpt = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
-    cfg = cfg_factory(
-        [
-            *CASES[case],
-            "data=ring8",
-            "data.n_train=1000",
-            f"ckpt_path={ckpt}",
-            "trainer.max_epochs=2",
-        ],
-        sub="b",
-    )
-    train(cfg)
+def test_data_initialized_minibatch_discrimination_resumes_exactly(cfg_factory):
+    """The data-dependent initialization is state of its own: a resume keeps it instead of
+    initializing again. (The configs as they are resume exactly in
+    ``tests/reliability/test_resume.py``.)"""
+    check_exact_resume(cfg_factory, CASES["minibatch_disc_init"])

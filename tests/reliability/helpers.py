@@ -4,6 +4,7 @@ and a small on-disk data module that uses the generic data-folder checks."""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from gens.data.checks import require_files
 from gens.gan import GAN
 from gens.utils.ckpt_io import AtomicCheckpointIO
 
-__all__ = ["BreakingGAN", "SlowCheckpointIO", "NpyFolderData", "StopAfterEpochs"]
+__all__ = ["BreakingGAN", "SlowCheckpointIO", "NpyFolderData", "KeepLastCheckpoint"]
 
 
 class BreakingGAN(GAN):
@@ -104,13 +105,13 @@ class NpyFolderData(GensDataModule):
         return self._loader((self.x, self.y), train=False)
 
 
-class StopAfterEpochs(pl.Callback):
-    """Ends a fit after ``epochs`` epochs whatever its budget: a run preempted at an epoch
-    boundary, whose ``last.ckpt`` a resume continues within the same budget."""
+class KeepLastCheckpoint(pl.Callback):
+    """Copies ``last.ckpt`` as it stands when epoch ``epoch`` starts to ``<dirpath>/<name>``:
+    what a run killed at that epoch boundary would leave for a resume to continue."""
 
-    def __init__(self, epochs: int = 1):
-        self.epochs = int(epochs)
+    def __init__(self, dirpath: str, epoch: int = 1, name: str = "preempted.ckpt"):
+        self.dirpath, self.epoch, self.name = Path(dirpath), int(epoch), name
 
-    def on_train_epoch_end(self, trainer, pl_module):
-        if trainer.current_epoch + 1 >= self.epochs:
-            trainer.should_stop = True
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == self.epoch:
+            shutil.copyfile(self.dirpath / "last.ckpt", self.dirpath / self.name)
