@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from gens.data.imagefolder import FileImageDataset
-from gens.data.images import ImageDataModule, image_transform
+from gens.data.imagefolder import FileImageDataModule
+from gens.data.images import image_transform
 from gens.utils.errors import ConfigError, DataError
 
 __all__ = ["CelebADataModule", "read_partition", "read_attributes"]
@@ -54,13 +54,13 @@ def read_attributes(path: Path) -> tuple[list[str], dict[str, list[int]]]:
     return names, values
 
 
-class CelebADataModule(ImageDataModule):
+class CelebADataModule(FileImageDataModule):
     """CelebA aligned faces with the official train / val / test partition.
 
     Args:
         attributes: attribute names used as labels (``null``: unlabeled).
         crop: side of the central square cropped before resizing (178 keeps the whole width).
-        on_corrupt: ``error`` or ``skip`` for JPEGs that cannot be decoded.
+        Other arguments as ``FileImageDataModule``.
     """
 
     name = "CelebA"
@@ -71,16 +71,13 @@ class CelebADataModule(ImageDataModule):
         image_size: int = 64,
         crop: int | None = 178,
         attributes: Sequence[str] | None = None,
-        on_corrupt: str = "error",
         **kwargs,
     ):
         self.attributes = [str(a) for a in (attributes or [])]
         if len(self.attributes) > 10:
             raise ConfigError("data.attributes: at most 10 attributes (2^k classes)")
         self.num_classes = 2 ** len(self.attributes) if self.attributes else None
-        if on_corrupt not in ("error", "skip"):
-            raise ConfigError(f"data.on_corrupt must be error or skip, got {on_corrupt}")
-        self.crop, self.on_corrupt = (int(crop) if crop else None), on_corrupt
+        self.crop = int(crop) if crop else None
         kwargs.pop("n_val", None)  # CelebA has its own validation split
         super().__init__(root, image_size=image_size, **kwargs)
 
@@ -136,11 +133,7 @@ class CelebADataModule(ImageDataModule):
                     f"CelebA images listed in list_eval_partition.txt are missing from {img_dir} "
                     f"(e.g. {', '.join(missing[:3])}); unzip img_align_celeba.zip completely"
                 )
-            out[split] = FileImageDataset(
-                [img_dir / n for n in names],
-                [labels[n] for n in names],
-                transform,
-                self.channels,
-                self.on_corrupt,
+            out[split] = self.file_dataset(
+                [img_dir / n for n in names], [labels[n] for n in names], transform
             )
         return out

@@ -17,7 +17,13 @@ from gens.data.images import ImageDataModule, split_indices
 from gens.utils.errors import ConfigError, DataError
 from gens.utils.logging import get_logger
 
-__all__ = ["ImageFolderDataModule", "FileImageDataset", "IMAGE_EXTENSIONS", "load_image"]
+__all__ = [
+    "ImageFolderDataModule",
+    "FileImageDataModule",
+    "FileImageDataset",
+    "IMAGE_EXTENSIONS",
+    "load_image",
+]
 
 log = get_logger(__name__)
 
@@ -75,13 +81,29 @@ def list_images(folder: Path) -> list[Path]:
     )
 
 
-class ImageFolderDataModule(ImageDataModule):
+class FileImageDataModule(ImageDataModule):
+    """An image data module that decodes image files itself: ``on_corrupt`` (``error`` or
+    ``skip``) decides what an undecodable file does. Other arguments as ``ImageDataModule``."""
+
+    def __init__(self, root: str, on_corrupt: str = "error", **kwargs):
+        if on_corrupt not in ("error", "skip"):
+            raise ConfigError(f"data.on_corrupt must be error or skip, got {on_corrupt}")
+        self.on_corrupt = on_corrupt
+        super().__init__(root, **kwargs)
+
+    def file_dataset(
+        self, files: Sequence[Path], labels: Sequence[int], transform: Callable
+    ) -> FileImageDataset:
+        return FileImageDataset(files, labels, transform, self.channels, self.on_corrupt)
+
+
+class ImageFolderDataModule(FileImageDataModule):
     """Images under ``root``; seeded ``n_val`` / ``n_test`` held out for validation and test.
 
     Args:
         channels: 3 (RGB) or 1 (grayscale); every image is converted.
         labels: ``auto`` (class folders if ``root`` has sub-folders, else none), or ``none``.
-        on_corrupt: ``error`` or ``skip`` for files that cannot be decoded.
+        Other arguments as ``FileImageDataModule``.
     """
 
     name = "image folder"
@@ -93,19 +115,16 @@ class ImageFolderDataModule(ImageDataModule):
         labels: str = "auto",
         n_val: int = 500,
         n_test: int = 500,
-        on_corrupt: str = "error",
         **kwargs,
     ):
         if int(channels) not in (1, 3):
             raise ConfigError(f"data.channels must be 1 or 3, got {channels}")
         if labels not in ("auto", "none"):
             raise ConfigError(f"data.labels must be auto or none, got {labels}")
-        if on_corrupt not in ("error", "skip"):
-            raise ConfigError(f"data.on_corrupt must be error or skip, got {on_corrupt}")
         if int(n_test) < 0:
             raise ConfigError(f"data.n_test must be >= 0, got {n_test}")
         self.channels = int(channels)
-        self.on_corrupt, self.n_test = on_corrupt, int(n_test)
+        self.n_test = int(n_test)
         root_path = Path(str(root)).expanduser()
         if not root_path.is_dir():
             raise DataError(
@@ -142,13 +161,7 @@ class ImageFolderDataModule(ImageDataModule):
         keep, held = split_indices(len(files), n_hold, self.seed)
 
         def make(idx):
-            return FileImageDataset(
-                [files[i] for i in idx],
-                [labels[i] for i in idx],
-                transform,
-                self.channels,
-                self.on_corrupt,
-            )
+            return self.file_dataset([files[i] for i in idx], [labels[i] for i in idx], transform)
 
         return {
             "train": make(keep),
