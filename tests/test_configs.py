@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 from gens.train import build
 from tests.conftest import compose_cfg
+from tests.helpers.configs import composed_model_configs, model_configs
 
 ROOT = Path(__file__).resolve().parents[1] / "configs"
 
@@ -93,8 +94,31 @@ def test_parsed_config_files_are_shared_and_compose_the_same(tmp_path, monkeypat
         ["experiment=wgan_gp_cifar10"],
         ["model=planar", "data=energy_u1", "logger=wandb"],
     ]
-    kept = [OmegaConf.to_yaml(compose_cfg(c, tmp_path / "run", tiny=False)) for c in cases]
+    # overrides that write into nodes of kept files: data/digits.yaml has no list (it is kept
+    # without a copy), trainer and train.yaml have lists
+    writes = [
+        "model=dcgan",
+        "data=digits",
+        "model.optimizer_g.lr=1.0",
+        "+model.optimizer_d.extra=1",
+        "data.n_val=7",
+        "+data.extra=1",
+        "+trainer.plugins=[]",
+        "tags=[x]",
+    ]
+
+    def compose_all():
+        return [OmegaConf.to_yaml(compose_cfg(c, tmp_path / "run", tiny=False)) for c in cases]
+
+    kept = compose_all()
+    compose_cfg(writes, tmp_path / "run", tiny=False)
+    kept_again = compose_all()
     assert any(path == "model/glow" for _, path in shared.shared)
     monkeypatch.setattr(config_loader_impl, "CachingConfigRepository", CachingConfigRepository)
-    parsed = [OmegaConf.to_yaml(compose_cfg(c, tmp_path / "run", tiny=False)) for c in cases]
+    parsed = compose_all()
     assert kept == parsed
+    assert kept_again == parsed
+
+
+def test_model_targets_read_from_the_files_are_the_composed_ones():
+    assert model_configs() == composed_model_configs()
