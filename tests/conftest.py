@@ -12,7 +12,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 
 from gens.utils.quiet import NOISE_WARNINGS
 
@@ -45,8 +45,10 @@ def _keep_parsed_config_files() -> None:
     than 1,000 times. Hydra already keeps a parsed file for the lookups of one composition
     (its ``CachingConfigRepository``); this keeps it for the whole process, keyed by the
     search path, so a test with its own config directory still reads its own files. The
-    defaults-list lookups only read a kept file; the one lookup that merges it gets a copy of a
-    file that holds a list, because a merge may write into a list it took whole.
+    defaults-list lookups only read a kept file. The lookup that merges it gets a copy where
+    Hydra would merge the kept file itself (a primary or ``_global_`` config), because a merge
+    or an override may write into a node it took whole; a file placed under a package is
+    copied by Hydra already.
     ``test_parsed_config_files_are_shared_and_compose_the_same`` checks the results are equal.
     If Hydra's internals move, compositions simply parse every time again.
     """
@@ -68,29 +70,20 @@ def _keep_parsed_config_files() -> None:
         def load_config(self, config_path):
             key = (tuple(s.full_path() for s in self.get_sources()), config_path)
             if key not in parsed:
-                result = self.delegate.load_config(config_path=config_path)
-                if result is not None:
-                    result.has_lists = _has_lists(OmegaConf.to_container(result.config))
-                parsed[key] = result
+                parsed[key] = self.delegate.load_config(config_path=config_path)
             return parsed[key]
 
     load_single = loader._load_single_config
 
     def load_single_copy(self, default, repo):
         result = load_single(self, default, repo)
-        if getattr(result, "has_lists", True):
+        if result.config is repo.load_config(config_path=default.config_path).config:
             result = copy.copy(result)
             result.config = copy.deepcopy(result.config)
         return result
 
     config_loader_impl.CachingConfigRepository = SharedCachingConfigRepository
     loader._load_single_config = load_single_copy
-
-
-def _has_lists(node) -> bool:
-    if isinstance(node, list):
-        return True
-    return isinstance(node, dict) and any(_has_lists(v) for v in node.values())
 
 
 # Overrides that make any config run in seconds on CPU.

@@ -94,8 +94,8 @@ def test_parsed_config_files_are_shared_and_compose_the_same(tmp_path, monkeypat
         ["experiment=wgan_gp_cifar10"],
         ["model=planar", "data=energy_u1", "logger=wandb"],
     ]
-    # overrides that write into nodes of kept files: data/digits.yaml has no list (it is kept
-    # without a copy), trainer and train.yaml have lists
+    # overrides that write into nodes of kept files: one under a package (data/digits.yaml)
+    # and the primary config (train.yaml)
     writes = [
         "model=dcgan",
         "data=digits",
