@@ -98,11 +98,13 @@ class FileImageDataModule(ImageDataModule):
 
 
 class ImageFolderDataModule(FileImageDataModule):
-    """Images under ``root``; seeded ``n_val`` / ``n_test`` held out for validation and test.
+    """Images under ``root``, with a seeded hold-out for validation and test.
 
     Args:
         channels: 3 (RGB) or 1 (grayscale); every image is converted.
         labels: ``auto`` (class folders if ``root`` has sub-folders, else none), or ``none``.
+        n_val, n_test: images held out for validation and for test (the rest trains); with
+            ``n_test=0`` the test uses the validation images.
         Other arguments as ``FileImageDataModule``.
     """
 
