@@ -12,13 +12,13 @@ import torch
 from gens.train import train
 from gens.utils.checkpoint import read_checkpoint
 from tests.helpers.compat import COMPATIBLE
+from tests.helpers.configs import choices
 
 __all__ = ["check_exact_resume"]
 
-ROOT = Path(__file__).resolve().parents[2]
 # The first of these each model takes: toy 2-D points, embedded images, an energy (reverse KL).
 CANDIDATES = ("ring8", "digits", "energy_u1")
-DATA = [d for d in CANDIDATES if (ROOT / "configs" / "data" / f"{d}.yaml").is_file()]
+DATA = [d for d in CANDIDATES if d in choices("data")]
 SMALL = {
     "ring8": ["data.n_train=2000"],
     # image metrics (FID on thousands of samples) dominate the cost; they draw from their own

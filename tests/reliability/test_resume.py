@@ -9,15 +9,12 @@ model's extra state (counters, BEGAN's k_t, ...), the global step and the RNG st
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.helpers.configs import model_configs
+from tests.helpers.configs import choices, model_configs
 from tests.helpers.resume import check_exact_resume
 
-ROOT = Path(__file__).resolve().parents[2]
-MODELS = sorted(p.stem for p in (ROOT / "configs" / "model").glob("*.yaml"))
+MODELS = choices("model")
 
 # Extra variants that exercise state the default configs leave off.
 SCHED = "{_target_:torch.optim.lr_scheduler.StepLR,_partial_:true,step_size:1,gamma:0.5}"
