@@ -10,8 +10,13 @@ run that finished and runs only the missing ones. The rows and budgets are in
 ``benchmarks.zoo_rows``, the reference points in ``benchmarks.zoo_refs``, the page in
 ``benchmarks.zoo_page``.
 
+The card keeps every row's scores in ``docs/zoo/results.json``. A row that has no runs in
+``--runs-dir`` keeps its stored scores while its settings are unchanged, so a developer adding a
+row on a fresh clone runs that row alone and publishes the whole card (``--publish``).
+
     python -m benchmarks.zoo --jobs 2               # every row, 3 seeds -> docs/zoo.md
     python -m benchmarks.zoo --rows dcgan,wgan_gp   # some rows -> logs/benchmarks/zoo.md
+    python -m benchmarks.zoo --rows my_row --publish  # one row run, the card -> docs/zoo.md
     python -m benchmarks.zoo --quick --rows gan     # seconds: a smoke run of the harness
 """
 
@@ -143,11 +148,37 @@ def main(argv: list[str] | None = None) -> Path:
 
     from benchmarks.zoo_page import render, save_results
 
-    results = {r: score_row(r, args.runs_dir, args.seeds, args.out.parent / "zoo") for r in rows}
-    refs_path = args.out.parent / "zoo" / "results.json"
-    save_results(refs_path, results)
-    text = render(results, rows, args, wall if jobs else None)
+    store = args.out.parent / "zoo" / "results.json"
+    stored = stored_results(store)
+    # the card lists every row: those not selected, or with no runs here (a fresh clone), keep
+    # their stored result while the row's settings are unchanged
+    page_rows = list(ROWS) if args.out == HOME else rows
+    results = {}
+    for r in page_rows:
+        if r in rows and has_runs(args.runs_dir, r, args.seeds):
+            results[r] = score_row(r, args.runs_dir, args.seeds, store.parent)
+        elif r in stored and same_settings(stored[r], r):
+            results[r] = stored[r]
+        else:
+            results[r] = score_row(r, args.runs_dir, args.seeds, store.parent)
+    save_results(store, results)
+    text = render(results, page_rows, args, wall if jobs else None)
     return common.write_page(args.out, text, echo=False)
+
+
+def has_runs(runs_dir: Path, row: str, seeds: int) -> bool:
+    return any(finished(run_dir(runs_dir, row, s)) for s in [*range(seeds), None])
+
+
+def stored_results(path: Path) -> dict[str, dict]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def same_settings(result: dict, row: str) -> bool:
+    """Whether a stored result was measured with the row's present model, data and overrides."""
+    r = ROWS[row]
+    got = (result.get("model"), result.get("data"), result.get("length"), result.get("extra"))
+    return got == (r.model, r.data, list(r.length), list(r.extra))
 
 
 if __name__ == "__main__":

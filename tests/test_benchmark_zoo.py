@@ -94,3 +94,22 @@ def test_a_kind_sets_its_rows_and_a_row_setting_wins_over_its_kind():
     began = [o for o in row_overrides("began", 0) if o.startswith("data.batch_size=")]
     assert began == ["data.batch_size=16"]
     assert not any(o.startswith("data.batch_size=") for o in row_overrides("gan", 0))
+
+
+def test_a_row_without_runs_keeps_its_stored_scores_while_its_settings_hold(tmp_path):
+    """A fresh clone has no runs: the card is rendered from docs/zoo/results.json, and a row
+    whose settings changed since its scores were stored reads as not run."""
+    stored = json.loads((ROOT / "docs" / "zoo" / "results.json").read_text())
+    changed = {**stored["planar"], "extra": ["model.optimizer.lr=1"]}
+    (tmp_path / "zoo").mkdir()
+    (tmp_path / "zoo" / "results.json").write_text(
+        json.dumps({"dcgan": stored["dcgan"], "planar": changed})
+    )
+    out = tmp_path / "zoo.md"
+    argv = ["--render-only", "--rows", "dcgan,planar", "--runs-dir", str(tmp_path / "runs")]
+    zoo.main([*argv, "--out", str(out)])
+    results = json.loads((tmp_path / "zoo" / "results.json").read_text())
+    assert results["dcgan"] == stored["dcgan"]
+    assert results["planar"]["seeds"] == [] and results["planar"]["verdict"] != "learns"
+    fid = f"{stored['dcgan']['stats']['fid'][0]:.1f}"
+    assert re.search(rf"^\| dcgan \| digits \|.*\| {re.escape(fid)}", out.read_text(), re.M)
