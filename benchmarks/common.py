@@ -160,15 +160,17 @@ def footer(module: str, argv: Sequence[str], threads: int | None = None) -> list
     return ["", machine(threads), "", regenerate(module, argv)]
 
 
-def write_page(path: Path, text: str, echo: bool = True) -> Path:
-    """Write a page (ending in one newline), print it when ``echo``, and say where it went."""
+def write_page(path: Path, text: str, echo: bool = True, home: Path | None = None) -> Path:
+    """Write a page (ending in one newline), print it when ``echo``, and say where it went;
+    ``home`` is where ``--publish`` puts it (default: docs/benchmarks/)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text.rstrip("\n") + "\n")
     if echo:
         print(text)
     note = ""
     if path.resolve().is_relative_to(SCRATCH):
-        note = f" (not a full run; --publish writes docs/benchmarks/{path.name})"
+        where = (home or PAGES / path.name).relative_to(ROOT)
+        note = f" (not a full run; --publish writes {where})"
     print(f"wrote {path}{note}", flush=True)
     return path
 

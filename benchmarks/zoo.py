@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> Path:
             results[r] = score_row(r, args.runs_dir, args.seeds, store.parent)
     save_results(store, results)
     text = render(results, page_rows, args, wall if jobs else None)
-    return common.write_page(args.out, text, echo=False)
+    return common.write_page(args.out, text, echo=False, home=HOME)
 
 
 def has_runs(runs_dir: Path, row: str, seeds: int) -> bool:

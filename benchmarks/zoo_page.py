@@ -205,17 +205,18 @@ def _remedies(results: dict[str, dict], rows: list[str]) -> list[str]:
     return lines
 
 
-def _argv(argv: list[str]) -> list[str]:
+def _argv(argv: list[str], whole: bool) -> list[str]:
     """The arguments that change what is measured (no --reuse, --render-only, --publish,
-    --note, nor where the runs are stored)."""
+    --note, nor where the runs are stored; no --rows on a page of every row)."""
+    drop = ("--note", "--runs-dir", *(("--rows",) if whole else ()))
     out, skip = [], False
     for a in argv:
         if skip:
             skip = False
-        elif a in ("--note", "--runs-dir"):
+        elif a in drop:
             skip = True
         elif a not in ("--reuse", "--render-only", "--publish") and not a.startswith(
-            ("--note=", "--runs-dir=")
+            tuple(f"{d}=" for d in drop)
         ):
             out.append(a)
     return out
@@ -225,7 +226,7 @@ def render(results: dict[str, dict], rows: list[str], args, wall: float | None) 
     lines = [
         "# The model zoo's report card",
         "",
-        common.regenerate("benchmarks.zoo", _argv(args.argv))
+        common.regenerate("benchmarks.zoo", _argv(args.argv, whole=rows == list(ROWS)))
         + " (add `--reuse` to keep the stored runs; `--rows a,b` for some rows)",
         "",
         *([args.note, ""] if getattr(args, "note", "") else []),
