@@ -75,12 +75,30 @@ def test_a_row_of_every_kind_composes_with_the_harness_overrides(tmp_path):
     for name, row in ROWS.items():
         first.setdefault(row.kind, name)
     assert set(first) == set(KINDS)
-    # and BEGAN, whose own batch replaces its kind's
-    rows = [*first.values(), "began", *(r for r in ROWS if r.endswith("_r1_cosine"))]
+    # and BEGAN, whose own batch replaces its kind's, and the narrow image GANs
+    recipes = [r for r in ROWS if r.endswith(("_r1_cosine", "_w32"))]
+    rows = [*first.values(), "began", *recipes]
     for row in rows:
         cfg = compose_cfg(zoo.job_overrides(row, 0, quick=False), tmp_path / row, tiny=False)
         assert OmegaConf.select(cfg, "callbacks.step_clock._target_") == zoo.CLOCK.split("=")[1]
         assert cfg.model._target_ and cfg.data._target_, row
+        if row.endswith("_w32"):
+            widths = [v for k, v in _leaves(cfg.model) if k.rsplit(".", 1)[-1] == "width"]
+            assert widths and set(widths) == {32}, row
+
+
+def _leaves(node, prefix=""):
+    """(dotted key, value) of every leaf of a config, walked with ``OmegaConf.to_container``."""
+    from omegaconf import OmegaConf
+
+    tree = OmegaConf.to_container(node) if not isinstance(node, dict | list) else node
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree)
+    for k, v in items:
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict | list):
+            yield from _leaves(v, key)
+        else:
+            yield key, v
 
 
 def test_a_kind_sets_its_rows_and_a_row_setting_wins_over_its_kind():
