@@ -250,6 +250,27 @@ def test_ssgan_accuracy_is_measured_on_held_out_data(cfg_factory):
     assert float(logged["error"]) == pytest.approx(1 - float(direct))
 
 
+def test_ssgan_nonsaturating_generator_loss_is_minus_log_of_d_judging_samples_real(cfg_factory):
+    over = ["model=ssgan", *SMALL_IMAGES, "data.labels_per_class=2"]
+    dm, gan = build(cfg_factory([*over, "model.generator_loss=nonsaturating"]))
+    x = torch.rand(8, *dm.shape) * 2 - 1
+    torch.manual_seed(0)
+    loss, logs = gan.g_objective(x, None)
+    torch.manual_seed(0)
+    fake = gan.generator(gan.noise(len(x)))
+    # D(x) = Z / (Z + 1) with Z the sum of exp(class logits): the fake logit is fixed at 0
+    z = gan.logits(fake).exp().sum(1)
+    assert float(loss) == pytest.approx(float(-(z / (z + 1)).log().mean()), rel=1e-5)
+    assert logs["g_loss"] is loss and loss.requires_grad
+
+
+def test_an_unknown_ssgan_generator_loss_is_a_one_line_error(cfg_factory):
+    over = ["model=ssgan", *SMALL_IMAGES, "data.labels_per_class=2", "model.generator_loss=l2"]
+    with pytest.raises(ConfigError, match="model.generator_loss must be one of") as err:
+        build(cfg_factory(over))
+    assert "\n" not in str(err.value)
+
+
 # --- digits: a few steps, the checkpoint round trip, the sample tool ------------------------
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["cgan", "acgan", "infogan", "ssgan"])

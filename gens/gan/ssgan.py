@@ -7,7 +7,10 @@ D is a K-class classifier whose fake class has the implicit logit 0
 Each step D minimizes the cross-entropy on a labelled batch plus ``unlabeled_weight`` times the
 unlabelled loss on a batch of all training data and a generated batch
 (``gens.gan.label_losses``); G minimizes feature matching, the squared distance between D's
-mean features on a separate unlabelled batch and on generated samples. ``data.labels_per_class``
+mean features on a separate unlabelled batch and on generated samples, which Salimans et al.
+found best for the classifier though not for the samples. ``generator_loss=nonsaturating``
+trains G as Odena's SGAN does, to have its samples judged real: ``softplus(-s)`` of the
+real/fake logit ``s`` D's class logits imply. ``data.labels_per_class``
 picks the labelled subset (``gens.data.semi``); without it every training label is used and G
 matches the features of D's own batch. ``val/acc`` and ``test/acc`` are D's accuracy on the
 held-out splits, whose labels it never trains on.
@@ -16,6 +19,7 @@ held-out splits, whose labels it never trains on.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F  # noqa: N812
 
 from gens.gan.game import GAN
 from gens.gan.label_losses import (
@@ -28,18 +32,27 @@ from gens.gan.regularizers import Judged
 from gens.nets.heads import SemiSupervisedDiscriminator
 from gens.utils.errors import ConfigError, IncompatibleDataError
 
-__all__ = ["SSGAN"]
+__all__ = ["GENERATOR_LOSSES", "SSGAN"]
+
+GENERATOR_LOSSES = ("feature_matching", "nonsaturating")
 
 
 class SSGAN(GAN):
     """Args (beyond ``GAN``'s): ``explicit_fake`` (Odena's K + 1 classes), ``unlabeled_weight``,
-    ``head_hidden`` (a hidden layer before the class logits). ``discriminator`` builds the
-    body; the model adds the class logits. G is unconditional."""
+    ``head_hidden`` (a hidden layer before the class logits), ``generator_loss``
+    (``feature_matching`` or ``nonsaturating``). ``discriminator`` builds the body; the model
+    adds the class logits. G is unconditional."""
 
     def __init__(self, generator, discriminator, optimizer_g, optimizer_d, **kwargs):
         self.explicit_fake = bool(kwargs.pop("explicit_fake", False))
         self.unlabeled_weight = float(kwargs.pop("unlabeled_weight", 1.0))
         head_hidden = int(kwargs.pop("head_hidden", 0))
+        self.generator_loss = str(kwargs.pop("generator_loss", "feature_matching"))
+        if self.generator_loss not in GENERATOR_LOSSES:
+            raise ConfigError(
+                f"model.generator_loss must be one of {', '.join(GENERATOR_LOSSES)}, "
+                f"got {self.generator_loss!r}"
+            )
         if not kwargs.get("num_classes"):
             raise IncompatibleDataError(
                 f"{type(self).__name__} needs a labelled data set (data with num_classes), e.g. "
@@ -94,6 +107,10 @@ class SSGAN(GAN):
         return loss, logs, Judged((real, None), (fake, None), s_unl, s_fake)
 
     def g_objective(self, real, y):
+        if self.generator_loss == "nonsaturating":
+            fake = self.generator(self.noise(len(real)))
+            loss = F.softplus(-ssgan_real_logit(self.logits(fake), self.explicit_fake)).mean()
+            return loss, {"g_loss": loss}
         x_unl2 = real if self._batch_extra is None else self._batch_extra[2]
         with torch.no_grad():
             f_real = self.discriminator.features(x_unl2)
