@@ -155,9 +155,8 @@ def main(argv: list[str] | None = None) -> Path:
     page_rows = list(ROWS) if args.out == HOME else rows
     results = {}
     for r in page_rows:
-        if r in rows and has_runs(args.runs_dir, r, args.seeds):
-            results[r] = score_row(r, args.runs_dir, args.seeds, store.parent)
-        elif r in stored and same_settings(stored[r], r):
+        fresh = r in rows and has_runs(args.runs_dir, r, args.seeds)
+        if not fresh and r in stored and same_settings(stored[r], r):
             results[r] = stored[r]
         else:
             results[r] = score_row(r, args.runs_dir, args.seeds, store.parent)

@@ -197,7 +197,7 @@ NARROW_EPOCHS = {
     "ssgan": 38,
 }
 NARROW_NOTES = {
-    "wgan": "more generator steps do not help the clipped critic: 1,199 generator steps at "
+    "wgan": "more generator steps do not help the clipped critic: 1,198 generator steps at "
     "width 32 score FID 22.0, the 405 of width 64 scored 19.7 (3 seeds each)",
     "wgan_gp": "n_critic 5 leaves 664 generator steps of the 3,321 batches; with 2 critic "
     "steps and lr 2e-4 (wgan_gp_n_critic2_w32) the same width meets all three image targets",

@@ -83,22 +83,16 @@ def test_a_row_of_every_kind_composes_with_the_harness_overrides(tmp_path):
         assert OmegaConf.select(cfg, "callbacks.step_clock._target_") == zoo.CLOCK.split("=")[1]
         assert cfg.model._target_ and cfg.data._target_, row
         if row.endswith("_w32"):
-            widths = [v for k, v in _leaves(cfg.model) if k.rsplit(".", 1)[-1] == "width"]
+            model = OmegaConf.to_container(cfg.model)
+            widths = [v for k, v in _leaves(model) if k.rsplit(".", 1)[-1] == "width"]
             assert widths and set(widths) == {32}, row
 
 
-def _leaves(node, prefix=""):
-    """(dotted key, value) of every leaf of a config, walked with ``OmegaConf.to_container``."""
-    from omegaconf import OmegaConf
-
-    tree = OmegaConf.to_container(node) if not isinstance(node, dict | list) else node
-    items = tree.items() if isinstance(tree, dict) else enumerate(tree)
-    for k, v in items:
-        key = f"{prefix}.{k}" if prefix else str(k)
-        if isinstance(v, dict | list):
-            yield from _leaves(v, key)
-        else:
-            yield key, v
+def _leaves(tree, prefix=""):
+    """(dotted key, value) of every leaf of a plain nested dict."""
+    for k, v in tree.items():
+        key = f"{prefix}{k}"
+        yield from _leaves(v, f"{key}.") if isinstance(v, dict) else [(key, v)]
 
 
 def test_a_kind_sets_its_rows_and_a_row_setting_wins_over_its_kind():

@@ -8,9 +8,9 @@ Each step D minimizes the cross-entropy on a labelled batch plus ``unlabeled_wei
 unlabelled loss on a batch of all training data and a generated batch
 (``gens.gan.label_losses``); G minimizes feature matching, the squared distance between D's
 mean features on a separate unlabelled batch and on generated samples, which Salimans et al.
-found best for the classifier though not for the samples. ``generator_loss=nonsaturating``
-trains G as Odena's SGAN does, to have its samples judged real: ``softplus(-s)`` of the
-real/fake logit ``s`` D's class logits imply. ``data.labels_per_class``
+found best for the classifier though not for the samples. ``generator_loss=nonsaturating`` (or
+any generator loss of ``gens.gan.losses``) trains G as Odena's SGAN does, to have its samples
+judged real: that loss of the real/fake logit D's class logits imply. ``data.labels_per_class``
 picks the labelled subset (``gens.data.semi``); without it every training label is used and G
 matches the features of D's own batch. ``val/acc`` and ``test/acc`` are D's accuracy on the
 held-out splits, whose labels it never trains on.
@@ -19,7 +19,6 @@ held-out splits, whose labels it never trains on.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F  # noqa: N812
 
 from gens.gan.game import GAN
 from gens.gan.label_losses import (
@@ -28,20 +27,22 @@ from gens.gan.label_losses import (
     ssgan_real_logit,
     ssgan_unlabeled_loss,
 )
+from gens.gan.losses import G_LOSSES
 from gens.gan.regularizers import Judged
 from gens.nets.heads import SemiSupervisedDiscriminator
 from gens.utils.errors import ConfigError, IncompatibleDataError
 
 __all__ = ["GENERATOR_LOSSES", "SSGAN"]
 
-GENERATOR_LOSSES = ("feature_matching", "nonsaturating")
+# feature matching, or an adversarial loss of gens.gan.losses on the implied real/fake logit
+GENERATOR_LOSSES = ("feature_matching", *G_LOSSES)
 
 
 class SSGAN(GAN):
     """Args (beyond ``GAN``'s): ``explicit_fake`` (Odena's K + 1 classes), ``unlabeled_weight``,
     ``head_hidden`` (a hidden layer before the class logits), ``generator_loss``
-    (``feature_matching`` or ``nonsaturating``). ``discriminator`` builds the body; the model
-    adds the class logits. G is unconditional."""
+    (``feature_matching``, or a name in ``gens.gan.losses.G_LOSSES``). ``discriminator``
+    builds the body; the model adds the class logits. G is unconditional."""
 
     def __init__(self, generator, discriminator, optimizer_g, optimizer_d, **kwargs):
         self.explicit_fake = bool(kwargs.pop("explicit_fake", False))
@@ -107,9 +108,10 @@ class SSGAN(GAN):
         return loss, logs, Judged((real, None), (fake, None), s_unl, s_fake)
 
     def g_objective(self, real, y):
-        if self.generator_loss == "nonsaturating":
+        if self.generator_loss in G_LOSSES:
             fake = self.generator(self.noise(len(real)))
-            loss = F.softplus(-ssgan_real_logit(self.logits(fake), self.explicit_fake)).mean()
+            s_fake = ssgan_real_logit(self.logits(fake), self.explicit_fake)
+            loss = G_LOSSES[self.generator_loss](s_fake)
             return loss, {"g_loss": loss}
         x_unl2 = real if self._batch_extra is None else self._batch_extra[2]
         with torch.no_grad():
