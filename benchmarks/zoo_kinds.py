@@ -47,7 +47,6 @@ class Row:
     kind: str
     length: tuple[str, ...]
     extra: tuple[str, ...] = field(default=())
-    note: str = ""
 
 
 def epochs(n: int) -> tuple[str, ...]:

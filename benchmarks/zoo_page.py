@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from benchmarks import common
+from benchmarks.zoo_notes import note
 from benchmarks.zoo_rows import KINDS, RECIPES, REMEDY_ROWS, ROWS
 from benchmarks.zoo_score import LEARNS, METRICS, PARTLY
 
@@ -100,7 +101,7 @@ def _section(kind: str, results: dict[str, dict], names: list[str], out_dir: Pat
                 ref_body.append([name, data, *(_fmt(vals.get(c), COLUMNS[c][1]) for c in cols)])
     if ref_body:
         lines += [*common.table(ref_head, ref_body), ""]
-    notes = [f"- **{n}**: {ROWS[n].note}" for n in names if ROWS[n].note]
+    notes = [f"- **{n}**: {note(n)}" for n in names if note(n)]
     if notes:
         lines += ["What limits a row at this budget:", "", *notes, ""]
     return lines

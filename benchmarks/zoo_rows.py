@@ -38,22 +38,12 @@ ROWS: dict[str, Row] = {
         "mixture",
         epochs(2),
         (*LR6, "model.sampling.rejection.gamma_quantile=0.95"),
-        note="the default's rejection sampler keeps the samples above the 99th percentile of "
-        "its D's score, and after 2 epochs fewer than 1 % of the proposals pass (the test "
-        "stage stops); the row uses the DRS paper's 0.95",
     ),
     "bigan": Row("bigan", "grid25", "mixture", epochs(2)),
     "veegan": Row("veegan", "grid25", "mixture", epochs(2)),
     "minibatch_disc": Row("minibatch_disc", "grid25", "mixture", epochs(1)),
     "pacgan": Row("pacgan", "grid25", "mixture", epochs(2)),
-    "unrolled_gan": Row(
-        "unrolled_gan",
-        "grid25",
-        "mixture",
-        batches(300),
-        note="each generator step unrolls 5 discriminator steps with their graph kept for "
-        "the generator's gradient, so its 300 batches cost more CPU than plain GAN's 2,000",
-    ),
+    "unrolled_gan": Row("unrolled_gan", "grid25", "mixture", batches(300)),
     # recipes for the rows at chance: the default's cures on each (configs/experiment/)
     "gan_r1_cosine": Row("gan", "grid25", "mixture", epochs(2), ("experiment=gan_r1_cosine",)),
     "pacgan4_r1_cosine": Row(
@@ -71,37 +61,15 @@ ROWS: dict[str, Row] = {
     ),
     # image GANs on digits (1,297 training images, the kind's batch 16: 81 batches an epoch)
     "dcgan": Row("dcgan", "digits", "digits_gan", epochs(17)),
-    "lsgan": Row(
-        "lsgan",
-        "digits",
-        "digits_gan",
-        epochs(17),
-        note="dcgan's networks, lr and Adam betas; only the least-squares objective differs",
-    ),
-    "wgan": Row(
-        "wgan",
-        "digits",
-        "digits_gan",
-        epochs(25),
-        note="n_critic 5: the budget's 2,025 batches are 405 generator steps",
-    ),
-    "wgan_gp": Row(
-        "wgan_gp",
-        "digits",
-        "digits_gan",
-        epochs(14),
-        note="n_critic 5 and a gradient penalty per critic step: the budget's 1,134 batches are "
-        "226 generator steps",
-    ),
+    "lsgan": Row("lsgan", "digits", "digits_gan", epochs(17)),
+    "wgan": Row("wgan", "digits", "digits_gan", epochs(25)),
+    "wgan_gp": Row("wgan_gp", "digits", "digits_gan", epochs(14)),
     "wgan_gp_n_critic2": Row(
         "wgan_gp",
         "digits",
         "digits_gan",
         epochs(13),
         ("model.n_critic=2", "model.optimizer_g.lr=2e-4", "model.optimizer_d.lr=2e-4"),
-        note="a recipe for the short budget: 2 critic steps per generator step instead of 5, "
-        "at DCGAN's lr of 2e-4, so the budget's 1,053 batches are 526 generator steps "
-        "instead of 226",
     ),
     "began": Row(
         "began",
@@ -109,13 +77,6 @@ ROWS: dict[str, Row] = {
         "digits_gan",
         epochs(11),
         ("model.generator.width=16", "model.discriminator.width=16"),
-        note="its D is an autoencoder at full resolution: at the config's n = 64 filters a "
-        "batch of 64 costs 5.4 CPU-s (the budget would hold 33), so the row runs n = 16 at "
-        "the kind's batch of 16 (the paper's). Its 891 batches are early in BEGAN's game: "
-        "M_global is still falling (seed 0: 0.63 to 0.13) and k_t stays near 0, so D is "
-        "still learning to reconstruct real digits and G draws the blurred mean digit D "
-        "reconstructs best; 4x the paper's lr (4e-4) scores no better (seed 0: FID 123 "
-        "against 116)",
     ),
     "pacdcgan": Row("pacdcgan", "digits", "digits_gan", epochs(24)),
     # GANs of labels and codes on digits (its 10 classes)
@@ -127,17 +88,7 @@ ROWS: dict[str, Row] = {
     "realnvp": Row("realnvp", "moons", "flow2d", epochs(1)),
     "nice": Row("nice", "moons", "flow2d", epochs(1)),
     "maf": Row("maf", "checkerboard", "flow2d", epochs(3)),
-    "made": Row(
-        "made",
-        "moons",
-        "flow2d",
-        epochs(4),
-        note="Gaussian conditionals: on checkerboard, whose blocks are uniform, the best such "
-        "model scores about 4.5 nats, worse than uniform noise's 4.16 (the row there ended at "
-        "4.48, 3 seeds), so it trains on moons; there a single Gaussian for x1 and for x2 given "
-        "x1 cannot follow the two arcs, and the test NLL levels off (seed 0: 2.545 after 1 "
-        "epoch, 2.531 after 4)",
-    ),
+    "made": Row("made", "moons", "flow2d", epochs(4)),
     "iaf": Row("iaf", "moons", "flow2d", batches(800)),
     # spline, neural-autoregressive, integration, residual and continuous flows: a step costs
     # more, so fewer batches fill the same budget
@@ -146,32 +97,14 @@ ROWS: dict[str, Row] = {
     "naf": Row("naf", "moons", "flow2d", batches(400)),
     "sos": Row("sos", "moons", "flow2d", batches(400)),
     "umnn": Row("umnn", "moons", "flow2d", batches(300)),
-    "iresnet": Row(
-        "iresnet",
-        "moons",
-        "flow2d",
-        batches(300),
-        note="still learning at the budget's end: at seed 0 the test NLL is 2.605 after 300 "
-        "batches and 2.063 after 1,000 (one epoch, 108 CPU-s), where progress is 0.75",
-    ),
-    "resflow": Row(
-        "resflow",
-        "moons",
-        "flow2d",
-        batches(300),
-        note="still learning at the budget's end: at seed 0 the test NLL is 2.551 after 300 "
-        "batches and 2.114 after 1,000 (one epoch, 106 CPU-s), where progress is 0.72",
-    ),
+    "iresnet": Row("iresnet", "moons", "flow2d", batches(300)),
+    "resflow": Row("resflow", "moons", "flow2d", batches(300)),
     "ffjord": Row(
         "ffjord",
         "moons",
         "flow2d",
         batches(500),
         ("model.transform.atol=1e-3", "model.transform.rtol=1e-3"),
-        note="solved at atol = rtol = 1e-3 (the config's 1e-5 is the paper's): at seed 0, 450 "
-        "batches cost 26.6 CPU-s in place of 36.2 and end at the same test NLL (2.94). Each "
-        "step is an adaptive ODE solve, so the budget holds a few hundred steps where the "
-        "paper's toy runs take thousands",
     ),
     # flows fitted to an energy by reverse KL (1,000 steps an epoch)
     "iaf_rkl": Row("iaf_rkl", "energy_u2", "energy", batches(1000)),
@@ -196,14 +129,6 @@ NARROW_EPOCHS = {
     "pacdcgan": 57,
     "ssgan": 38,
 }
-NARROW_NOTES = {
-    "wgan": "more generator steps do not help the clipped critic: 1,198 generator steps at "
-    "width 32 score FID 22.0, the 405 of width 64 scored 19.7 (3 seeds each)",
-    "wgan_gp": "n_critic 5 leaves 664 generator steps of the 3,321 batches; with 2 critic "
-    "steps and lr 2e-4 (wgan_gp_n_critic2_w32) the same width meets all three image targets",
-    "ssgan": "G is trained by feature matching, which Salimans et al. (2016) found gives a "
-    "better semi-supervised classifier but worse samples than minibatch discrimination",
-}
 for _name, _n in NARROW_EPOCHS.items():
     _row = ROWS[_name]
     _nets = "" if _row.model in ("dcgan", "pacdcgan") else "image."  # by_data_kind networks
@@ -213,7 +138,6 @@ for _name, _n in NARROW_EPOCHS.items():
         _row.kind,
         epochs(_n),
         (*_row.extra, *(f"model.{n}.{_nets}width=32" for n in ("generator", "discriminator"))),
-        note=NARROW_NOTES.get(_name, f"{_name} with both networks at width 32"),
     )
 ROWS["ssgan_nonsat_w32"] = Row(
     "ssgan",
@@ -221,8 +145,19 @@ ROWS["ssgan_nonsat_w32"] = Row(
     "digits_gan",
     epochs(38),
     (*ROWS["ssgan_w32"].extra, "model.generator_loss=nonsaturating"),
-    note="a recipe for samples: ssgan_w32 with G trained as in Odena's SGAN, to have its "
-    "samples judged real (the non-saturating loss), in place of feature matching",
+)
+# 2 critic steps cost 1.2x the paper's 5 per batch (seed 0, side by side): 62 epochs, not 74
+ROWS["wgan_n_critic2_w32"] = Row(
+    "wgan",
+    "digits",
+    "digits_gan",
+    epochs(62),
+    (
+        *ROWS["wgan_w32"].extra,
+        "model.n_critic=2",
+        "model.optimizer_g.lr=2e-4",
+        "model.optimizer_d.lr=2e-4",
+    ),
 )
 
 # the GAN rows at chance on the mixtures and the recipe that cures each (configs/experiment/)

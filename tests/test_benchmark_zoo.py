@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import zoo
+from benchmarks.zoo_notes import NOTES, note
 from benchmarks.zoo_rows import KINDS, ROWS
 from benchmarks.zoo_score import progress, verdict
 
@@ -30,6 +31,15 @@ def test_every_model_config_has_a_row_on_the_card():
     on_card = set(re.findall(r"^\| ([a-z0-9_]+)[ |]", text, flags=re.M))
     missing = [m for m in MODELS if not any(ROWS[r].model == m for r in on_card if r in ROWS)]
     assert not missing, f"model configs without a row in docs/zoo.md: {missing}"
+
+
+def test_every_row_that_does_not_learn_says_why():
+    results = json.loads((ROOT / "docs" / "zoo" / "results.json").read_text())
+    silent = [r for r, res in results.items() if res["verdict"] != "learns" and not note(r)]
+    assert not silent, (
+        f"rows not reading 'learns' without a note in benchmarks/zoo_notes.py: {silent}"
+    )
+    assert set(NOTES) <= set(ROWS), "a note for a row that does not exist"
 
 
 def test_progress_is_one_at_the_floor_and_zero_at_chance():
