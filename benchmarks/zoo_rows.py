@@ -157,6 +157,7 @@ ROWS["wgan_n_critic2_w32"] = Row(
         "model.n_critic=2",
         "model.optimizer_g.lr=2e-4",
         "model.optimizer_d.lr=2e-4",
+        "model.clip_value=0.02",
     ),
 )
 
