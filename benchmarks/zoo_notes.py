@@ -83,7 +83,8 @@ NOTES: dict[str, str] = {
     "CPU time matches wgan_w32's. FID and class KL meet their targets; sharpness 0.795 misses "
     "0.8 (per seed 0.785, 0.807, 0.794). With clip 0.01 (3 seeds) it scored FID 6.4 and "
     "sharpness 0.789; at seed 1 with clip 0.01, 1 critic step scored 0.787, lr 3e-4 0.782, "
-    "a critic without BatchNorm 0.767",
+    "a critic without BatchNorm 0.767; clip 0.03 scored 0.788 and 0.794 at seeds 0 and 2"
+    " (FID 6.1 at both)",
     "ssgan_nonsat_w32": "a recipe for samples: ssgan_w32 with G trained as in Odena's SGAN, to "
     "have its samples judged real (the non-saturating loss), in place of feature matching",
     # flows
