@@ -78,6 +78,9 @@ ROWS: dict[str, Row] = {
         epochs(11),
         ("model.generator.width=16", "model.discriminator.width=16"),
     ),
+    # its recipe for the short budget (configs/experiment/): batch-normalized embedding in D, a
+    # controller that moves within the run
+    "began_digits": Row("began", "digits", "digits_gan", epochs(11), ("experiment=began_digits",)),
     "pacdcgan": Row("pacdcgan", "digits", "digits_gan", epochs(24)),
     # GANs of labels and codes on digits (its 10 classes)
     "cgan": Row("cgan", "digits", "digits_gan", epochs(14)),

@@ -166,6 +166,26 @@ def test_began_objectives_follow_the_paper():
             _tiny(BEGAN, **bad)
 
 
+def test_began_embedding_norm_couples_a_training_batch():
+    torch.manual_seed(0)
+    kw = {"data_shape": (1, 16, 16), "width": 4, "hidden_dim": 8}
+    plain, normed = BEGANDiscriminator(**kw), BEGANDiscriminator(**kw, embed_norm=True)
+    assert isinstance(normed.embed_norm, torch.nn.BatchNorm1d)
+    x = torch.rand(6, 1, 16, 16) * 2 - 1
+    y = x.clone()
+    y[1:] = torch.rand(5, 1, 16, 16) * 2 - 1  # same first image, other batch mates
+    # without it each reconstruction is the image's own; with it, in training, it depends on
+    # the batch (its statistics); in eval the running statistics make it per-image again
+    assert torch.allclose(plain(x)[0], plain(y)[0])
+    assert not torch.allclose(normed(x)[0], normed(y)[0])
+    normed.eval()
+    assert torch.allclose(normed(x)[0], normed(y)[0], atol=1e-6)
+    # a batch of one image repeated has no spread: its embedding is the BatchNorm shift alone
+    normed.train()
+    same = normed.encoder(x[:1]).expand(6, -1)
+    assert torch.allclose(normed.embed_norm(same), normed.embed_norm.bias.expand(6, -1), atol=1e-3)
+
+
 def test_began_k_survives_checkpoint_and_resume(cfg_factory):
     cfg = cfg_factory([*small("began"), "model.equilibrium.lambda_k=0.05"])
     train(cfg)

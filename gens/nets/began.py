@@ -91,12 +91,27 @@ class BEGANGenerator(nn.Module):
 
 class BEGANDiscriminator(nn.Module):
     """The autoencoder D: ``forward(x)`` returns the reconstruction of ``x``. ``sizes`` (the
-    embedding's ``hidden_dim``, the filters ``width``) go to both its encoder and decoder."""
+    embedding's ``hidden_dim``, the filters ``width``) go to both its encoder and decoder.
 
-    def __init__(self, data_shape: Sequence[int], num_classes: int | None = None, **sizes):
+    ``embed_norm`` (not in the paper, off by default) batch-normalizes the embedding ``h``. In
+    training each batch (real or generated, D sees them apart) is normalized by its own
+    statistics, so a batch of near-identical samples has its differences blown up and is
+    reconstructed badly: G is pushed apart the way minibatch features push it, which keeps a
+    short run from collapsing to one image.
+    """
+
+    def __init__(
+        self,
+        data_shape: Sequence[int],
+        num_classes: int | None = None,
+        embed_norm: bool = False,
+        **sizes,
+    ):
         super().__init__()
         self.encoder = BEGANEncoder(data_shape, **sizes)
         self.decoder = BEGANDecoder(data_shape=data_shape, output="none", **sizes)
+        dim = int(sizes.get("hidden_dim", 64))
+        self.embed_norm = nn.BatchNorm1d(dim) if embed_norm else nn.Identity()
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.decoder(self.encoder(x))
+        return self.decoder(self.embed_norm(self.encoder(x)))
