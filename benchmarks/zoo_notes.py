@@ -70,7 +70,9 @@ NOTES: dict[str, str] = {
     "0 at 22 epochs: FID 35 after 8, 102 after 22). The recipe began_digits adds a "
     "batch-normalized embedding in D",
     "began_digits": "the recipe for the short budget (experiment=began_digits): the began row "
-    "with D's embedding batch-normalized and gamma 1, lambda_k 0.02. FID 20.4 over 3 seeds "
+    "with D's embedding batch-normalized and gamma 1, lambda_k 0.02. k_t peaks at 0.09 to "
+    "0.45 early and is 0 at most logged steps after (G's samples end at 1.0 to 1.4 times the "
+    "real digits' error), so what keeps them apart is the embedding norm. FID 20.4 over 3 seeds "
     "(21.5, 19.1, 20.0) against the paper settings' 118.7, in the budget (3.03 CPU-min); its "
     "samples are blurred digits of several classes (sharpness 0.69, class KL 0.17), so it "
     "reads partly. At 2x the budget (seed 0) FID levels off: 17.6 after 15 epochs and 17.9 "
