@@ -77,7 +77,8 @@ NOTES: dict[str, str] = {
     "samples are blurred digits of several classes (sharpness 0.69, class KL 0.17), so it "
     "reads partly. At 2x the budget (seed 0) FID levels off: 17.6 after 15 epochs and 17.9 "
     "after 22 (sharpness 0.73). Tried at seed 0, no better: lr 2e-4 (FID 20.5), gamma 0.5 "
-    "(20.2, sharpness 0.68), batch 32 for 18 epochs (25.6, 270 CPU-s). Less robust (seeds 0 "
+    "(20.2, sharpness 0.68), batch 32 for 18 epochs (25.6, 270 CPU-s), G at n = 32 (21.3, "
+    "243 CPU-s); cosine lr decay fell apart (900). Less robust (seeds 0 "
     "and 1): the embedding norm with the paper's controller (FID 742 and 23.7) and n = 8 for "
     "25 epochs (1,444 and 16.0); at the failing seeds G's samples stay badly reconstructed "
     "(L(G(z)) 0.30 to 0.43 throughout, real digits 0.12 to 0.31)",
