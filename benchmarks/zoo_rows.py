@@ -78,8 +78,8 @@ ROWS: dict[str, Row] = {
         epochs(11),
         ("model.generator.width=16", "model.discriminator.width=16"),
     ),
-    # its recipe for the short budget (configs/experiment/): batch-normalized embedding in D, a
-    # controller that moves within the run
+    # its recipe for the short budget (configs/experiment/): batch-normalized embedding in D and
+    # a faster controller of k_t
     "began_digits": Row("began", "digits", "digits_gan", epochs(11), ("experiment=began_digits",)),
     "pacdcgan": Row("pacdcgan", "digits", "digits_gan", epochs(24)),
     # GANs of labels and codes on digits (its 10 classes)

@@ -110,7 +110,7 @@ class BEGANDiscriminator(nn.Module):
         super().__init__()
         self.encoder = BEGANEncoder(data_shape, **sizes)
         self.decoder = BEGANDecoder(data_shape=data_shape, output="none", **sizes)
-        dim = int(sizes.get("hidden_dim", 64))
+        dim = self.encoder.fc.out_features
         self.embed_norm = nn.BatchNorm1d(dim) if embed_norm else nn.Identity()
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
