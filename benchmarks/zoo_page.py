@@ -101,7 +101,7 @@ def _section(kind: str, results: dict[str, dict], names: list[str], out_dir: Pat
                 ref_body.append([name, data, *(_fmt(vals.get(c), COLUMNS[c][1]) for c in cols)])
     if ref_body:
         lines += [*common.table(ref_head, ref_body), ""]
-    notes = [f"- **{n}**: {note(n)}" for n in names if note(n)]
+    notes = [f"- **{n}**: {text}" for n in names if (text := note(n))]
     if notes:
         lines += ["What limits a row at this budget:", "", *notes, ""]
     return lines
